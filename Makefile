@@ -1,0 +1,40 @@
+# refcodec developer targets. `make install` creates .venv; every other target uses it.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install install-train test test-fast bench vectors vectors-check firmware eval demo clean
+
+install: $(BIN)/refcodec
+
+$(BIN)/refcodec: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[test,eval]"
+	$(BIN)/pip install -q "torch==2.13.0"
+	touch $@
+
+test: install
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not slow"
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+vectors: install
+	$(BIN)/refcodec vectors make
+
+vectors-check: install
+	$(BIN)/refcodec vectors check
+
+firmware:
+	$(MAKE) -C firmware
+
+demo: install
+	$(BIN)/refcodec plan --size 224x224
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache firmware/build

@@ -1,0 +1,7 @@
+"""Minimal `.tflite` flatbuffer writer (no TensorFlow): int8 CONV_2D models for TFLite Micro.
+
+See refcodec.tflite.writer for the layout and the padding conventions."""
+
+from refcodec.tflite.writer import chain_model_bytes, conv_model_bytes, same_padding
+
+__all__ = ["chain_model_bytes", "conv_model_bytes", "same_padding"]
