@@ -33,6 +33,11 @@ vectors-check: install
 firmware:
 	$(MAKE) -C firmware
 
+eval: install
+	mkdir -p results
+	$(BIN)/refcodec eval ../shared/datasets/kodak --size 224 --json results/eval_kodak.json --plot results/eval_kodak.png
+	$(BIN)/python -m refcodec.eval.report results/eval_kodak.json
+
 demo: install
 	$(BIN)/refcodec plan --size 224x224
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from refcodec.errors import InputFileError
+from refcodec.errors import InputFileError, RefcodecError
 
 
 @contextlib.contextmanager
@@ -28,15 +28,20 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     if not folder.is_dir():
         raise InputFileError(f"output folder does not exist: '{folder}'")
     sfx = dest.suffix if suffix is None else suffix
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".tmp{sfx}", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".tmp{sfx}", dir=folder)
+    except OSError as exc:
+        raise RefcodecError(f"cannot write to folder '{folder}': {exc.strerror}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.replace(tmp_path, dest)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+        if isinstance(exc, OSError):
+            raise RefcodecError(f"cannot write '{dest}': {exc.strerror or exc}") from None
         raise
 
 

@@ -1,4 +1,4 @@
-"""The .mcuc container: stream header and frame packets (bitstream_spec/SPEC.md §3, §4, §7).
+"""The .mcuc container: stream header and frame packets (bitstream_spec/SPEC.md §7, §8).
 
 All multi-byte integers are little-endian. Parsing never trusts a length before checking it
 against the bytes that are there and against the implementation limits, so hostile input ends
@@ -41,7 +41,7 @@ _PACKET_HEAD = struct.Struct("<4sIBB")  # sync, frame_index, k, flags (10 bytes)
 
 @dataclass(frozen=True)
 class StreamHeader:
-    """Stream header (spec §3). `model_id`: 32 bytes (sha256 of the model content)."""
+    """Stream header (spec §7.1). `model_id`: 32 bytes (sha256 of the model content)."""
 
     model_id: bytes
     width: int
@@ -67,7 +67,7 @@ class StreamHeader:
         return self.latent_width * self.latent_height
 
     def validate(self) -> None:
-        """Check every field against spec §3 and the implementation limits (§8.2)."""
+        """Check every field against spec §7.1 and the implementation limits (§10.2)."""
         if len(self.model_id) != 32:
             raise BitstreamError(f"model id must be 32 bytes, got {len(self.model_id)}")
         for name in ("width", "height"):
@@ -108,7 +108,7 @@ class StreamHeader:
 
     @classmethod
     def unpack(cls, data: bytes) -> "StreamHeader":
-        """Parse and check the header at the start of `data` (spec §7 steps 1-3)."""
+        """Parse and check the header at the start of `data` (spec §8.1 steps 1-2)."""
         if len(data) < 4 or data[:4] != MAGIC:
             raise BitstreamError(f"not an .mcuc stream: magic {bytes(data[:4])!r}, expected {MAGIC!r}")
         if len(data) < HEADER_SIZE:
@@ -142,7 +142,7 @@ class Chunk:
 
 @dataclass(frozen=True)
 class FramePacket:
-    """Frame packet (spec §4): chunks[i] codes latent channel i, i < k = len(chunks)."""
+    """Frame packet (spec §7.2): chunks[i] codes latent channel i, i < k = len(chunks)."""
 
     frame_index: int
     chunks: tuple[Chunk, ...]
@@ -174,7 +174,7 @@ class FramePacket:
 
 
 def parse_packet(data: bytes, offset: int, header: StreamHeader) -> tuple[FramePacket, int]:
-    """Parse the frame packet at `offset`; return it and the offset after it (spec §7 step 4).
+    """Parse the frame packet at `offset`; return it and the offset after it (spec §8.1 step 3).
 
     Raises BitstreamError naming the offset on any violation. Lengths are checked against the
     bytes present and against what the header allows before any slice is taken.
@@ -247,10 +247,10 @@ class ParsedStream:
 
 
 def parse_stream(data: bytes, keep_going: bool = False) -> ParsedStream:
-    """Parse a whole stream (spec §7). Strict by default: the first violation raises BitstreamError.
+    """Parse a whole stream (spec §8.1). Strict by default: the first violation raises BitstreamError.
 
     With keep_going, a bad packet is skipped by searching for the next PACKET_SYNC whose packet
-    parses and passes its CRC (spec §7.2); frame indices that never arrive are listed in `lost`.
+    parses and passes its CRC (spec §8.3); frame indices that never arrive are listed in `lost`.
     A bad stream header is never recoverable.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):

@@ -1,4 +1,4 @@
-"""CRC-32 of the container (spec §CRC-32).
+"""CRC-32 of the container (spec §7.3).
 
 The standard reflected CRC-32 (ISO-HDLC / IEEE 802.3 / zlib / PNG): polynomial 0x04C11DB7 processed
 LSB-first (reflected constant 0xEDB88320), initial value 0xFFFFFFFF, final XOR 0xFFFFFFFF.
@@ -17,7 +17,7 @@ CRC32_XOROUT = 0xFFFFFFFF
 
 
 def crc32(data: bytes | bytearray | memoryview) -> int:
-    """CRC-32 of `data` as an unsigned 32-bit int (zlib.crc32, spec §CRC-32)."""
+    """CRC-32 of `data` as an unsigned 32-bit int (zlib.crc32, spec §7.3)."""
     return zlib.crc32(data) & 0xFFFFFFFF
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-MAGIC = b"MCUC"                 # spec §3 stream header, bytes 0..3
-VERSION = 1                     # spec §9 version history
+MAGIC = b"MCUC"                 # spec §7.1 stream header, bytes 0..3
+VERSION = 1                     # spec §12 version history
 HEADER_SIZE = 68                # bytes, CRC included
-PACKET_SYNC = b"MCFP"           # spec §4 frame packet, bytes 0..3
+PACKET_SYNC = b"MCFP"           # spec §7.2 frame packet, bytes 0..3
 PACKET_FIXED_SIZE = 14          # sync 4 + frame_index 4 + k 1 + flags 1 + crc 4 (no chunks)
 CHUNK_ENTRY_SIZE = 4            # u8 mode + u24 length
 MAX_CHUNK_LENGTH = (1 << 24) - 1
@@ -18,11 +18,11 @@ CHUNK_RAW = 0
 CHUNK_HUFFMAN = 1
 CHUNK_MODE_NAMES = {CHUNK_RAW: "raw", CHUNK_HUFFMAN: "huffman"}
 
-PAD_MULTIPLE = 8                # frame prep: pad width/height to a multiple of 8 (spec §2.1)
+PAD_MULTIPLE = 8                # frame prep: pad width/height to a multiple of 8 (spec §3.1)
 MAX_CODE_LENGTH = 15            # Huffman code lengths are in [0, 15] (spec §6.2)
 MAX_BITS = 8
 
-# Implementation limits of refcodec (spec §8.2), checked before anything is allocated.
+# Implementation limits of refcodec (spec §10.2), checked before anything is allocated.
 IMPL_MAX_DIMENSION = 8192       # width and height
 IMPL_MAX_CHANNELS = 64
 

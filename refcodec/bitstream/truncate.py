@@ -1,4 +1,4 @@
-"""Progressive truncation (spec §5): keep a prefix of each frame's channels without re-encoding.
+"""Progressive truncation (spec §9): keep a prefix of each frame's channels without re-encoding.
 
 This is what an MCU's bitrate gate does: chunks are in importance order, so dropping trailing
 chunks and recomputing the packet's k and CRC gives a valid stream. The stream header is unchanged.

@@ -41,6 +41,19 @@ def _register() -> None:
     from refcodec.cli import plan
 
     cli.add_command(plan.plan)
+    from refcodec.cli import eval as eval_cli
+
+    cli.add_command(eval_cli.eval_cmd)
+    from refcodec.cli import export as export_cli
+
+    cli.add_command(export_cli.export)
+    from refcodec.cli import decode, encode, info, truncate
+
+    for command in (encode.encode, decode.decode, truncate.truncate, info.info):
+        cli.add_command(command)
+    from refcodec.cli import verify as verify_cli
+
+    cli.add_command(verify_cli.verify_cmd)
     # Each command module registers here, one line each (import inside to keep start-up fast).
 
 

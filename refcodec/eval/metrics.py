@@ -128,11 +128,14 @@ def _avg_pool2(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0, weights=MS_SSIM_WEIGHTS) -> float:
+def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0, weights=MS_SSIM_WEIGHTS,
+            win: np.ndarray | None = None) -> float:
     """MS-SSIM of two float HxWxC images (RGB, values in [0, data_range]), as pytorch_msssim.ms_ssim.
 
     Computed per colour channel and averaged over channels (see the module docstring for every convention).
-    min(H, W) must exceed 160. Returns a float in [0, 1]; identical images give exactly 1.0.
+    min(H, W) must exceed 160. Returns a float in [0, 1]; identical images give 1.0.
+    win: 1-D window (default gaussian_window(), exact in float64). pytorch_msssim builds its window in float32
+    (it sums to 1 - 3e-8), which moves results by up to ~1e-6; pass that window to reproduce it to 1e-12.
     """
     a, b = _check_pair(a, b, "ms_ssim")
     if min(a.shape[:2]) <= MIN_SIDE:
@@ -140,7 +143,9 @@ def ms_ssim(a: np.ndarray, b: np.ndarray, data_range: float = 1.0, weights=MS_SS
     if not data_range > 0:
         raise InvalidArgumentError(f"ms_ssim: data_range must be > 0, got {data_range!r}")
     w = np.asarray(weights, dtype=np.float64)
-    win = gaussian_window()
+    win = gaussian_window() if win is None else np.asarray(win, dtype=np.float64).ravel()
+    if win.size % 2 != 1 or win.size > MIN_SIDE:
+        raise InvalidArgumentError(f"ms_ssim: window must have an odd length, got {win.size}")
     x = np.moveaxis(a, -1, 0)  # [C, H, W]
     y = np.moveaxis(b, -1, 0)
     factors = []

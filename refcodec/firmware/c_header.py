@@ -10,7 +10,7 @@ The header is self-contained C99 (only <stdint.h>), compiles with `gcc -std=c99 
 * `rc_layers[]`, the same constants as a table of `rc_conv_layer_t` for a generic layer loop;
 * the rounding mode (`RC_SINGLE_ROUNDING`: 0 = double rounding, CMSIS-NN's default; 1 = build CMSIS-NN with
   CMSIS_NN_USE_SINGLE_ROUNDING);
-* the latent quantizer (`RC_LQ_*`, `rc_lq_lo`, `rc_lq_mult`, spec §5) and, when the model has them, the canonical
+* the latent quantizer (`RC_LQ_*`, `rc_lq_lo`, `rc_lq_mult`, spec section 5) and, when the model has them, the canonical
   Huffman code lengths `rc_huffman_code_lengths[C][2^bits]` (`RC_HAS_HUFFMAN`);
 * the model id (`RC_MODEL_ID_HEX`, `rc_model_id[32]`) that the stream header carries.
 
@@ -37,11 +37,13 @@ HEADER_FORMAT = 1
 
 
 def _array(ctype: str, name: str, dims: str, values: np.ndarray, per_line: int) -> str:
-    flat = [int(v) for v in np.asarray(values).reshape(-1)]
-    lines = []
-    for i in range(0, len(flat), per_line):
-        lines.append("    " + ", ".join(str(v) for v in flat[i:i + per_line]) + ",")
-    body = "\n".join(lines) if lines else "    0"
+    """A static const C array; a 2-D `values` gets one brace group per row (no -Wmissing-braces)."""
+    values = np.asarray(values)
+    if values.ndim == 2:
+        body = "\n".join("    {" + ", ".join(_int32_literal(int(v)) for v in row) + "}," for row in values)
+    else:
+        flat = [_int32_literal(int(v)) for v in values.reshape(-1)]
+        body = "\n".join("    " + ", ".join(flat[i:i + per_line]) + "," for i in range(0, len(flat), per_line))
     return f"static const {ctype} {name}{dims} = {{\n{body}\n}};\n"
 
 
@@ -66,10 +68,10 @@ def c_header_text(model: EncoderModel, ref_size: tuple[int, int] = (224, 224)) -
       " * CMSIS-NN mapping per layer: weights int8 OHWI [C_OUT][KH][KW][C_IN] (arm_convolve_s8 filter layout),\n"
       " * bias int32, per-channel multiplier/shift (cmsis_nn_per_channel_quant_params, shift > 0 = left),\n"
       " * input_offset = -input zero point, output_offset = output zero point (cmsis_nn_conv_params),\n"
-      " * activation = [act_min, act_max]. Padding is TFLite SAME (spec §4): out = ceil(in / stride),\n"
+      " * activation = [act_min, act_max]. Padding is TFLite SAME (spec section 4): out = ceil(in / stride),\n"
       " * total = RC_SAME_PAD_TOTAL(in, k, s), pad_top = total / 2, pad_bottom = total - pad_top (same for\n"
       " * left/right); RC_CONVn_PAD_* give the values at RC_REF_HEIGHT x RC_REF_WIDTH.\n"
-      " * Input conversion (spec §3.2): int8 = pixel - 128.\n"
+      " * Input conversion (spec section 3.2): int8 = pixel - 128.\n"
       " */\n")
     w("#ifndef RC_MODEL_H\n#define RC_MODEL_H\n\n#include <stdint.h>\n\n")
     w(f"#define RC_HEADER_FORMAT {HEADER_FORMAT}\n")
@@ -119,7 +121,7 @@ def c_header_text(model: EncoderModel, ref_size: tuple[int, int] = (224, 224)) -
           f"     RC_{n}_INPUT_OFFSET, RC_{n}_OUTPUT_OFFSET, RC_{n}_ACT_MIN, RC_{n}_ACT_MAX,\n"
           f"     rc_{low}_weights, rc_{low}_bias, rc_{low}_multiplier, rc_{low}_shift}},\n")
     w("};\n\n")
-    w("/* Latent quantizer (spec §5), per channel c:\n"
+    w("/* Latent quantizer (spec section 5), per channel c:\n"
       " *   d = max(q - rc_lq_lo[c], 0); symbol = min((d * rc_lq_mult[c] + (1 << (RC_LQ_SHIFT - 1))) >> RC_LQ_SHIFT,\n"
       " *                                            (1 << RC_LQ_BITS) - 1) */\n")
     w(f"#define RC_LATENT_CHANNELS {lq.channels}\n#define RC_LQ_BITS {int(lq.bits)}\n#define RC_LQ_SHIFT {LQ_SHIFT}\n")
@@ -127,12 +129,12 @@ def c_header_text(model: EncoderModel, ref_size: tuple[int, int] = (224, 224)) -
     w(_array("int32_t", "rc_lq_lo", "[RC_LATENT_CHANNELS]", lq.lo, 12))
     w(_array("int32_t", "rc_lq_mult", "[RC_LATENT_CHANNELS]", lq.mult, 12))
     if model.entropy is not None:
-        w("\n/* Canonical Huffman code lengths per channel and symbol (0 = symbol never coded), spec §6. */\n")
+        w("\n/* Canonical Huffman code lengths per channel and symbol (0 = symbol never coded), spec section 6. */\n")
         w("#define RC_HAS_HUFFMAN 1\n")
         w(_array("uint8_t", "rc_huffman_code_lengths", "[RC_LATENT_CHANNELS][1 << RC_LQ_BITS]",
                  model.entropy.code_lengths, lq.levels))
     else:
-        w("\n/* The model has no entropy tables: streams use raw bit-packing (spec §6). */\n#define RC_HAS_HUFFMAN 0\n")
+        w("\n/* The model has no entropy tables: streams use raw bit-packing (spec section 6). */\n#define RC_HAS_HUFFMAN 0\n")
     w("\n#endif /* RC_MODEL_H */\n")
     return "".join(out)
 

@@ -90,6 +90,6 @@ def per_channel_multipliers(input_scale: float, weight_scales, output_scale: flo
     for c, s in enumerate(eff):
         m, sh = quantize_multiplier(float(s), rounding)
         if sh > 30:
-            raise InvalidArgumentError(f"effective scale {s!r} of channel {c} needs shift {sh} > 30")
+            raise InvalidArgumentError(f"effective scale {float(s)!r} of channel {c} needs shift {sh} > 30")
         mult[c], shift[c] = m, sh
     return mult, shift

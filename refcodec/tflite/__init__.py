@@ -2,6 +2,6 @@
 
 See refcodec.tflite.writer for the layout and the padding conventions."""
 
-from refcodec.tflite.writer import chain_model_bytes, conv_model_bytes, same_padding
+from refcodec.tflite.writer import chain_model_bytes, conv_model_bytes, encoder_model_bytes, same_padding
 
-__all__ = ["chain_model_bytes", "conv_model_bytes", "same_padding"]
+__all__ = ["chain_model_bytes", "conv_model_bytes", "encoder_model_bytes", "same_padding"]

@@ -256,3 +256,17 @@ def conv_model_bytes(input_shape, weights, bias, input_scale: float, input_zp: i
     return chain_model_bytes(input_shape, input_scale, input_zp, [dict(
         weights=weights, bias=bias, weight_scales=weight_scales, output_scale=output_scale,
         output_zp=output_zp, stride=(stride_h, stride_w), padding=padding, activation=activation)])
+
+
+def encoder_model_bytes(model, height: int = 224, width: int = 224) -> bytes:
+    """The encoder of a refcodec.model.modelfile.EncoderModel as a .tflite for an input of height x width.
+
+    Every layer is a SAME-padded CONV_2D (the encoder's padding rule is TFLM's SAME rule, see
+    same_padding); subgraph outputs are conv1, conv2 and the latent, in order. The model's rounding
+    mode is not stored: TFLite has no field for it (it is a build flag of the interpreter).
+    """
+    layers = [dict(weights=L.weights, bias=L.bias, weight_scales=L.weight_scales, output_scale=L.output_scale,
+                   output_zp=L.output_zero_point, stride=L.stride, padding="SAME", activation=L.activation)
+              for L in model.layers]
+    return chain_model_bytes((int(height), int(width), int(model.layers[0].weights.shape[3])),
+                             model.input_scale, model.input_zero_point, layers)

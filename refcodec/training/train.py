@@ -58,7 +58,7 @@ def loss_fn(x, x_hat, pre, cfg: TrainConfig):
     l1 = (x_hat - x).abs().mean()
     excess = F.relu(pre.abs() - cfg.latent_bound).pow(2).mean()
     loss = (1 - cfg.l1_weight) * (1 - msssim) + cfg.l1_weight * l1 + cfg.bound_penalty * excess
-    return loss, {"msssim": float(msssim), "l1": float(l1), "excess": float(excess)}
+    return loss, {"msssim": float(msssim.detach()), "l1": float(l1.detach()), "excess": float(excess.detach())}
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
@@ -123,7 +123,7 @@ def train(cfg: TrainConfig, steps: int, out: Path, resume: bool = False, data_di
         opt.step()
         step += 1
         seconds = run_start_seconds + (time.time() - t0)
-        hist.append(float(loss))
+        hist.append(float(loss.detach()))
         if step % log_every == 0 or step == steps:
             rec = {"step": step, "loss": float(np.mean(hist)), "seconds": round(seconds, 1), "lr": cur_lr, **parts}
             hist = []

@@ -1,0 +1,181 @@
+/* rc_stream.c -- see rc_stream.h. Written from bitstream_spec/SPEC.md. */
+#include "rc_stream.h"
+
+#include <string.h>
+
+#include "rc_crc32.h"
+#include "rc_model.h"
+
+static void put_u16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v & 0xFFu);
+    p[1] = (uint8_t)((v >> 8) & 0xFFu);
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v & 0xFFu);
+    p[1] = (uint8_t)((v >> 8) & 0xFFu);
+    p[2] = (uint8_t)((v >> 16) & 0xFFu);
+    p[3] = (uint8_t)((v >> 24) & 0xFFu);
+}
+
+void rc_stream_header(uint8_t out[RC_HEADER_SIZE], uint32_t width, uint32_t height, int entropy_mode,
+                      uint32_t fps_num, uint32_t fps_den, uint32_t frame_count)
+{
+    memset(out, 0, RC_HEADER_SIZE);
+    memcpy(out, "MCUC", 4);
+    out[4] = 1;  /* version */
+    out[5] = 0;  /* flags */
+    put_u16(out + 6, RC_HEADER_SIZE);
+    memcpy(out + 8, rc_model_id, 32);
+    put_u16(out + 40, width);
+    put_u16(out + 42, height);
+    put_u16(out + 44, (width + 7u) / 8u);  /* latent width */
+    put_u16(out + 46, (height + 7u) / 8u); /* latent height */
+    out[48] = (uint8_t)RC_LATENT_CHANNELS;
+    out[49] = (uint8_t)RC_LQ_BITS;
+    out[50] = (uint8_t)entropy_mode;
+    out[51] = 0; /* reserved */
+    put_u32(out + 52, fps_num);
+    put_u32(out + 56, fps_den);
+    put_u32(out + 60, frame_count);
+    put_u32(out + 64, rc_crc32(out, 64));
+}
+
+size_t rc_packet_max_size(int32_t k, int32_t n_symbols)
+{
+    /* a chunk is never longer than its raw form: ceil(n * bits / 8) */
+    return RC_PACKET_FIXED_SIZE + (size_t)k * (RC_CHUNK_ENTRY_SIZE + ((size_t)n_symbols * RC_LQ_BITS + 7u) / 8u);
+}
+
+/* MSB-first bit writer (spec: bit packing): the first bit of a chunk is bit 7 of its byte 0; the last byte is
+ * padded with zero bits. */
+typedef struct {
+    uint8_t *out;
+    size_t n;
+    uint32_t acc;
+    int nbits;
+} bitwriter_t;
+
+static void bw_put(bitwriter_t *bw, uint32_t value, int length)
+{
+    int i;
+    for (i = length - 1; i >= 0; i--) {
+        bw->acc = (bw->acc << 1) | ((value >> i) & 1u);
+        bw->nbits++;
+        if (bw->nbits == 8) {
+            bw->out[bw->n++] = (uint8_t)bw->acc;
+            bw->acc = 0;
+            bw->nbits = 0;
+        }
+    }
+}
+
+static size_t bw_finish(bitwriter_t *bw)
+{
+    if (bw->nbits) {
+        bw->out[bw->n++] = (uint8_t)(bw->acc << (8 - bw->nbits));
+        bw->acc = 0;
+        bw->nbits = 0;
+    }
+    return bw->n;
+}
+
+#if RC_HAS_HUFFMAN
+/* Canonical codes from code lengths (RFC 1951 section 3.2.2). */
+static void canonical_codes(const uint8_t *lengths, uint32_t *codes)
+{
+    uint32_t bl_count[RC_MAX_CODE_LENGTH + 1];
+    uint32_t next_code[RC_MAX_CODE_LENGTH + 1];
+    uint32_t code = 0;
+    int s, l;
+    memset(bl_count, 0, sizeof(bl_count));
+    for (s = 0; s < (1 << RC_LQ_BITS); s++) {
+        bl_count[lengths[s]]++;
+    }
+    bl_count[0] = 0;
+    next_code[0] = 0;
+    for (l = 1; l <= RC_MAX_CODE_LENGTH; l++) {
+        code = (code + bl_count[l - 1]) << 1;
+        next_code[l] = code;
+    }
+    for (s = 0; s < (1 << RC_LQ_BITS); s++) {
+        codes[s] = lengths[s] ? next_code[lengths[s]]++ : 0u;
+    }
+}
+#endif
+
+/* Codes channel c into out; returns the chunk length and sets *mode. Reference encoder rule: Huffman when the
+ * stream is in Huffman mode, every symbol of the channel has a code, and the Huffman bytes are strictly fewer
+ * than the raw bytes; raw otherwise. */
+static size_t code_channel(uint8_t *out, const uint8_t *symbols, int32_t n_symbols, int32_t c, int entropy_mode,
+                           int *mode)
+{
+    bitwriter_t bw;
+    int32_t i;
+#if RC_HAS_HUFFMAN
+    if (entropy_mode == RC_ENTROPY_HUFFMAN) {
+        const size_t raw_len = ((size_t)n_symbols * RC_LQ_BITS + 7u) / 8u;
+        const uint8_t *lengths = rc_huffman_code_lengths[c];
+        uint64_t total_bits = 0;
+        int codable = 1;
+        for (i = 0; i < n_symbols; i++) {
+            const uint8_t l = lengths[symbols[(size_t)i * RC_LATENT_CHANNELS + c]];
+            if (l == 0) {
+                codable = 0;
+                break;
+            }
+            total_bits += l;
+        }
+        if (codable && (total_bits + 7u) / 8u < raw_len) {
+            uint32_t codes[1 << RC_LQ_BITS];
+            canonical_codes(lengths, codes);
+            bw.out = out;
+            bw.n = 0;
+            bw.acc = 0;
+            bw.nbits = 0;
+            for (i = 0; i < n_symbols; i++) {
+                const uint8_t s = symbols[(size_t)i * RC_LATENT_CHANNELS + c];
+                bw_put(&bw, codes[s], lengths[s]);
+            }
+            *mode = RC_CHUNK_HUFFMAN;
+            return bw_finish(&bw);
+        }
+    }
+#else
+    (void)entropy_mode;
+#endif
+    bw.out = out;
+    bw.n = 0;
+    bw.acc = 0;
+    bw.nbits = 0;
+    for (i = 0; i < n_symbols; i++) {
+        bw_put(&bw, symbols[(size_t)i * RC_LATENT_CHANNELS + c], RC_LQ_BITS);
+    }
+    *mode = RC_CHUNK_RAW;
+    return bw_finish(&bw);
+}
+
+size_t rc_stream_packet(uint8_t *out, size_t cap, uint32_t frame_index, const uint8_t *symbols, int32_t n_symbols,
+                        int32_t k, int entropy_mode)
+{
+    size_t pos;
+    int32_t c;
+    if (k < 0 || k > RC_LATENT_CHANNELS || cap < rc_packet_max_size(k, n_symbols)) {
+        return 0;
+    }
+    memcpy(out, "MCFP", 4);
+    put_u32(out + 4, frame_index);
+    out[8] = (uint8_t)k;
+    out[9] = 0; /* flags */
+    pos = 10 + (size_t)k * RC_CHUNK_ENTRY_SIZE; /* chunk table first, data after it */
+    for (c = 0; c < k; c++) {
+        int mode = RC_CHUNK_RAW;
+        const size_t len = code_channel(out + pos, symbols, n_symbols, c, entropy_mode, &mode);
+        put_u32(out + 10 + (size_t)c * RC_CHUNK_ENTRY_SIZE, (uint32_t)mode | ((uint32_t)len << 8));
+        pos += len;
+    }
+    put_u32(out + pos, rc_crc32(out, pos));
+    return pos + 4;
+}

@@ -1,0 +1,72 @@
+"""`refcodec eval`: refcodec at k = 1..12 channels against JPEG on a folder of images (JSON, RD plot)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from refcodec.cli.options import model_option
+
+
+@click.command("eval")
+@click.argument("image_dir", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--size", default=224, show_default=True, type=click.IntRange(161, 4096),
+              help="Shorter side resized to SIZE (bilinear, antialiased), then centre crop SIZE x SIZE.")
+@click.option("--json", "json_out", default=None, metavar="OUT", help="Write the JSON result here (else to stdout).")
+@click.option("--plot", "plot_out", default=None, metavar="OUT.png", help="Write the RD plot (PNG) here.")
+@model_option
+@click.option("--decoder", "decoder_path", default=None, metavar="D",
+              help="Decoder weights (.npz); default: the bundled decoder.")
+@click.option("--limit", default=None, type=click.IntRange(1, None), metavar="N", help="Use the first N images only.")
+@click.option("--qualities", default=None, metavar="Q1,Q2,...",
+              help="JPEG qualities of the anchor sweep (default: 2,5,8,10,15,20,25,30,40,50,60,70,80,90).")
+def eval_cmd(image_dir, size, json_out, plot_out, model_path, decoder_path, limit, qualities) -> None:
+    """Evaluate refcodec at every channel prefix against JPEG 4:2:0 and 4:4:4 on the images in DIR.
+
+    Progress and a summary go to stderr; the JSON result to stdout (or --json OUT).
+    """
+    from refcodec.errors import InvalidArgumentError
+    from refcodec.eval.jpeg import DEFAULT_QUALITIES
+    from refcodec.eval.prep import list_images
+    from refcodec.eval.run import evaluate, json_safe, summary_lines
+    from refcodec.io_utils import atomic_write
+    from refcodec.model.registry import resolve_model
+
+    if qualities is None:
+        qs = DEFAULT_QUALITIES
+    else:
+        try:
+            qs = tuple(int(q) for q in qualities.split(","))
+        except ValueError:
+            raise InvalidArgumentError(f'invalid --qualities "{qualities}", expected integers such as 10,50,90') from None
+        if len(qs) < 2 or not all(1 <= q <= 100 for q in qs):
+            raise InvalidArgumentError(f'invalid --qualities "{qualities}": need >= 2 values in [1, 100]')
+    list_images(image_dir)  # fail early on a bad folder, before loading models
+    model = resolve_model(model_path)
+    from pathlib import Path
+
+    from refcodec.decoder import load_decoder
+    from refcodec.decoder.weights import find_bundled
+
+    decoder = load_decoder(decoder_path)
+    decoder_id = Path(decoder_path).name if decoder_path else find_bundled().name
+
+    def progress(msg: str) -> None:
+        click.echo(msg, err=True)
+
+    result = json_safe(evaluate(image_dir, size=size, model=model, decoder=decoder, limit=limit,
+                                qualities=qs, progress=progress, decoder_id=decoder_id))
+    for line in summary_lines(result):
+        click.echo(line, err=True)
+    text = json.dumps(result, indent=1, allow_nan=False) + "\n"
+    if json_out:
+        atomic_write(json_out, text.encode())
+        click.echo(f"wrote {json_out}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if plot_out:
+        from refcodec.eval.plot import plot_rd
+
+        plot_rd(result, plot_out)
+        click.echo(f"wrote {plot_out}", err=True)

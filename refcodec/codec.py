@@ -1,0 +1,202 @@
+"""Frames <-> .mcuc streams: the glue between the encoder model, the entropy coder and the container.
+
+encode_frames: RGB uint8 frames -> bytes (spec §3-§7). decode_stream: bytes -> symbols and, with the
+float decoder, RGB float32 frames cropped to the original size (spec §8). truncate_stream: spec §9.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+
+from refcodec.bitstream.container import FramePacket, ParsedStream, StreamHeader, parse_stream
+from refcodec.bitstream.format import (
+    IMPL_MAX_DIMENSION,
+    STREAM_ENTROPY_HUFFMAN,
+    STREAM_ENTROPY_RAW,
+)
+from refcodec.bitstream.truncate import truncate_stream
+from refcodec.entropy.chunk import decode_channel, encode_channel
+from refcodec.errors import BitstreamError, InvalidArgumentError, ModelFileError, ModelMismatchError
+
+__all__ = [
+    "DecodedStream", "decode_stream", "decode_symbols", "encode_frames", "encode_packet", "frame_symbols",
+    "truncate_stream",
+]
+
+ENTROPY_CHOICES = ("huffman", "raw", "auto")
+
+
+def frame_symbols(model, rgb: np.ndarray) -> np.ndarray:
+    """One frame -> latent symbols uint8 [ceil(H/8), ceil(W/8), C]: pad (spec §3.1), encoder (§4),
+    latent quantizer (§5)."""
+    from refcodec.model.encoder import encode_symbols, pad_to_multiple
+
+    return encode_symbols(model, pad_to_multiple(rgb, 8))
+
+
+def encode_packet(symbols: np.ndarray, frame_index: int, channels: int, bits: int,
+                  code_lengths: np.ndarray | None) -> FramePacket:
+    """symbols uint8 [lh, lw, C] -> FramePacket with chunks for channels 0..channels-1 (spec §6.4 rule).
+    code_lengths uint8 [C, 2^bits] for a Huffman stream, None for a raw stream."""
+    chunks = tuple(
+        encode_channel(symbols[:, :, c], bits, None if code_lengths is None else code_lengths[c])
+        for c in range(channels)
+    )
+    return FramePacket(frame_index, chunks)
+
+
+def _resolve_entropy(model, entropy: str) -> int:
+    if entropy not in ENTROPY_CHOICES:
+        raise InvalidArgumentError(f'invalid entropy mode "{entropy}", expected one of {ENTROPY_CHOICES}')
+    if entropy == "raw" or (entropy == "auto" and model.entropy is None):
+        return STREAM_ENTROPY_RAW
+    if model.entropy is None:
+        raise ModelFileError(f"model {model.model_id[:16]} has no entropy tables; use entropy 'raw'")
+    return STREAM_ENTROPY_HUFFMAN
+
+
+def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: tuple[int, int] = (25, 1),
+                  size: tuple[int, int] | None = None, entropy: str = "huffman",
+                  progress: Callable[[int], None] | None = None) -> bytes:
+    """Encode RGB frames (uint8 [H, W, 3], all the same size) into a complete stream.
+
+    channels: k in [0, C], the channels sent per frame. fps: (num, den). size: (W, H) to resize each frame
+    to first (refcodec.media.resize_frame, the paper's protocol), None for native size.
+    entropy: "huffman" (needs the model's tables), "raw", or "auto" (huffman when the model has tables).
+    progress: called with 1 after each frame. frame_count in the header is the number of frames encoded.
+    """
+    C = model.channels
+    if not isinstance(channels, (int, np.integer)) or not 0 <= channels <= C:
+        raise InvalidArgumentError(f"channels {channels!r} outside [0, {C}]")
+    fps_num, fps_den = (int(fps[0]), int(fps[1]))
+    if not (1 <= fps_num < 2**32 and 1 <= fps_den < 2**32):
+        raise InvalidArgumentError(f"frame rate {fps_num}/{fps_den} must have both terms in [1, 2^32-1]")
+    mode = _resolve_entropy(model, entropy)
+    bits = int(model.latent_quantizer.bits)
+    tables = None if mode == STREAM_ENTROPY_RAW else np.asarray(model.entropy.code_lengths)
+    packets: list[FramePacket] = []
+    shape = None
+    for i, rgb in enumerate(frames):
+        if size is not None:
+            from refcodec.media.resize import resize_frame
+
+            rgb = resize_frame(rgb, size)
+        rgb = np.asarray(rgb)
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise InvalidArgumentError(f"frame {i} must be uint8 [H, W, 3], got {rgb.dtype} {rgb.shape}")
+        if shape is None:
+            shape = rgb.shape
+            if max(shape[:2]) > IMPL_MAX_DIMENSION:
+                raise InvalidArgumentError(
+                    f"frame size {shape[1]}x{shape[0]} exceeds the limit {IMPL_MAX_DIMENSION} (use --size)")
+        elif rgb.shape != shape:
+            raise InvalidArgumentError(f"frame {i} is {rgb.shape[1]}x{rgb.shape[0]}, frame 0 is {shape[1]}x{shape[0]}")
+        packets.append(encode_packet(frame_symbols(model, rgb), i, channels, bits, tables))
+        if progress is not None:
+            progress(1)
+    if shape is None:
+        raise InvalidArgumentError("no frames to encode")
+    header = StreamHeader(model.model_id_bytes, shape[1], shape[0], C, bits, mode, fps_num, fps_den, len(packets))
+    return header.pack() + b"".join(p.pack() for p in packets)
+
+
+@dataclass
+class DecodedStream:
+    """header: StreamHeader. frame_indices: index of each decoded frame. symbols: uint8 [lh, lw, C] per
+    frame (channels >= k are 0). channels_present: k per frame. frames: float32 [H, W, 3] in [0, 1]
+    per frame (empty when decoded to symbols only). lost: frame indices missing or corrupt
+    (keep_going). errors: one line per skipped packet."""
+
+    header: StreamHeader
+    frame_indices: list[int] = field(default_factory=list)
+    symbols: list[np.ndarray] = field(default_factory=list)
+    channels_present: list[int] = field(default_factory=list)
+    frames: list[np.ndarray] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def check_model(header: StreamHeader, model) -> None:
+    """Spec §8.1 step 2: the stream must have been made with `model` (E_MODEL) and match its C and b."""
+    if header.model_id != model.model_id_bytes:
+        raise ModelMismatchError(
+            f"stream model id {header.model_id.hex()[:16]}... differs from the model's {model.model_id[:16]}..."
+        )
+    if header.channels != model.channels or header.bits != int(model.latent_quantizer.bits):
+        raise BitstreamError(
+            f"stream has {header.channels} channels at {header.bits} bits, the model "
+            f"{model.channels} at {model.latent_quantizer.bits}"
+        )
+
+
+def _packet_symbols(pkt: FramePacket, header: StreamHeader, tables: np.ndarray | None) -> np.ndarray:
+    lh, lw, C = header.latent_height, header.latent_width, header.channels
+    out = np.zeros((lh, lw, C), dtype=np.uint8)
+    for c, chunk in enumerate(pkt.chunks):
+        try:
+            sym = decode_channel(chunk, header.bits, lh * lw, None if tables is None else tables[c])
+        except BitstreamError as exc:
+            raise BitstreamError(f"frame {pkt.frame_index}, channel {c}: {exc}") from None
+        out[:, :, c] = sym.reshape(lh, lw)
+    return out
+
+
+def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> DecodedStream:
+    """Parse a stream and entropy-decode every packet to symbols (no float step).
+
+    model: checked against the header (ModelMismatchError) and supplies the Huffman tables; None is
+    allowed for raw streams and for inspection (Huffman chunks then raise BitstreamError)."""
+    parsed: ParsedStream = parse_stream(data, keep_going=keep_going)
+    header = parsed.header
+    tables = None
+    if model is not None:
+        check_model(header, model)
+        if model.entropy is not None:
+            tables = np.asarray(model.entropy.code_lengths)
+    out = DecodedStream(header, lost=list(parsed.lost), errors=list(parsed.errors))
+    for pkt in parsed.packets:
+        try:
+            sym = _packet_symbols(pkt, header, tables)
+        except BitstreamError as exc:
+            if not keep_going:
+                raise
+            out.errors.append(str(exc))
+            out.lost.append(pkt.frame_index)
+            continue
+        out.frame_indices.append(pkt.frame_index)
+        out.symbols.append(sym)
+        out.channels_present.append(pkt.k)
+    out.lost.sort()
+    return out
+
+
+def latent_from_symbols(symbols: np.ndarray, k: int, model) -> np.ndarray:
+    """Decoder input (spec §8.4, float): latent_scale * (recon[c][s] - latent_zero_point) for c < k,
+    exactly 0.0 for c >= k. symbols uint8 [lh, lw, C] -> float32 [lh, lw, C]."""
+    recon = model.latent_quantizer.dequantize(symbols)
+    lat = (np.float32(model.latent_scale) * (recon - np.float32(model.latent_zero_point))).astype(np.float32)
+    lat[:, :, k:] = 0.0
+    return lat
+
+
+def decode_stream(data: bytes, model, decoder=None, keep_going: bool = False,
+                  progress: Callable[[int], None] | None = None) -> DecodedStream:
+    """Decode a stream to RGB float32 frames [H, W, 3] in [0, 1] (cropped to the original size).
+
+    decoder: an object with .decode(latent float32 [h, w, C]) -> float32 [8h, 8w, 3]; None loads the
+    bundled one (refcodec.decoder.load_decoder)."""
+    out = decode_symbols(data, model, keep_going=keep_going)
+    if decoder is None:
+        from refcodec.decoder import load_decoder
+
+        decoder = load_decoder()
+    h, w = out.header.height, out.header.width
+    for sym, k in zip(out.symbols, out.channels_present):
+        rgb = np.asarray(decoder.decode(latent_from_symbols(sym, k, model)), dtype=np.float32)
+        out.frames.append(rgb[:h, :w])
+        if progress is not None:
+            progress(1)
+    return out

@@ -1,0 +1,1 @@
+"""Evaluation: PSNR and MS-SSIM in NumPy, the JPEG anchor, BD-rate, RD plots and `refcodec eval`."""

@@ -1,0 +1,70 @@
+"""Markdown tables of an evaluation result: `python -m refcodec.eval.report results/eval_kodak.json`."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from refcodec.errors import InputFileError, RefcodecError
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{x:+.2f}%"
+
+
+def _bd(entry: dict) -> str:
+    """BD-rate with the share of the quality range that both curves cover."""
+    return f"{_pct(entry['bd_rate_percent'])} (overlap {100 * entry['overlap']:.0f}%)"
+
+
+def _num(x: float | None, fmt: str) -> str:
+    return "inf" if x is None or not math.isfinite(x) else format(x, fmt)
+
+
+def markdown(result: dict) -> str:
+    """The README tables: refcodec per k, BD-rates vs JPEG, and the ordering check."""
+    size = result["size"]
+    lines = [
+        f"refcodec on `{Path(result['dataset']).name}` ({len(result['images'])} images, {size}x{size}), "
+        f"model `{result['model_id'][:16]}`; bpp counts every byte of the stream.",
+        "",
+        "| k | bpp | PSNR dB | MS-SSIM | MS-SSIM dB |",
+        "|---|---|---|---|---|",
+    ]
+    for r in result["codec"]:
+        lines.append(f"| {r['k']} | {r['bpp']:.3f} | {_num(r['psnr'], '.2f')} | {r['ms_ssim']:.4f} "
+                     f"| {_num(r['ms_ssim_db'], '.2f')} |")
+    lines += ["", "| BD-rate vs | MS-SSIM (dB) | PSNR |", "|---|---|---|"]
+    for name, bd in result["bd_rate"].items():
+        label = {"jpeg420": "JPEG 4:2:0", "jpeg444": "JPEG 4:4:4"}.get(name, name)
+        lines.append(f"| {label} | {_bd(bd['ms_ssim_db'])} | {_bd(bd['psnr'])} |")
+    order = result["ordering"]
+    bad = [s["k"] for s in order["steps"] if not s["better"]]
+    lines += ["", "Ordering (each k beats k-1 in MS-SSIM): " + ("yes, for every k" if order["ok"] else f"NO at k = {bad}")]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m refcodec.eval.report RESULT.json", file=sys.stderr)
+        return 2
+    try:
+        try:
+            result = json.loads(Path(argv[0]).read_text())
+        except (OSError, ValueError) as exc:
+            raise InputFileError(f"cannot read result {argv[0]!r}: {exc}") from None
+        try:
+            sys.stdout.write(markdown(result))
+        except (KeyError, TypeError) as exc:
+            raise InputFileError(f"not an eval result {argv[0]!r}: missing {exc}") from None
+    except RefcodecError as exc:
+        print(f"refcodec: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,275 @@
+"""Stage 2: from a float checkpoint to the bundled INT8 model + NumPy decoder weights.
+
+    python -m refcodec.training.pipeline sweep-bits --ckpt runs/NAME/ckpt.pt [--bits 3 4 5 6]
+    python -m refcodec.training.pipeline export --ckpt runs/NAME/ckpt.pt --bits B --finetune-steps N \
+        --out runs/NAME/ft [--assets refcodec/assets] [--resume]
+    python -m refcodec.training.pipeline quick-eval [--images ../shared/datasets/kodak] [--size 224]
+
+export: PTQ of the encoder calibrated on training images (refcodec.training.ptq), the latent quantizer and
+Huffman tables fitted on the bit-exact INT8 latents of the training images (refcodec.training.calibrate),
+then fine-tuning of the decoder on the dequantized INT8 latents (tail-drop as in stage 1), then
+save_model -> ASSETS/encoder-<id8>.npz and ASSETS/decoder-<hash8>.npz (older ones there are replaced).
+
+Training images are prepared like the evaluation images but uncropped: shorter side resized to 224
+(Pillow bilinear, antialiased), then padded to a multiple of 8. Kodak is only used by quick-eval.
+JSON results go to stdout, progress to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from refcodec.errors import InvalidArgumentError
+from refcodec.model.encoder import pad_to_multiple, run_encoder
+from refcodec.model.modelfile import EncoderModel, save_model
+from refcodec.training.calibrate import (dequantize_latent, fit_latent_quantizer, fit_tables, int8_latents,
+                                         with_quantizer)
+from refcodec.training.config import TrainConfig, get_config
+from refcodec.training.data import DEFAULT_TRAIN_DIR, list_images, load_rgb
+from refcodec.training.msssim import ms_ssim
+from refcodec.training.nets import LATENT_CHANNELS, Decoder, Encoder
+from refcodec.training.train import load_checkpoint, save_checkpoint, tail_drop_mask
+
+KODAK_DIR = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "kodak"
+ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def prepare_train_image(rgb: np.ndarray, short: int = 224) -> np.ndarray:
+    """uint8 HxWx3 -> shorter side `short` (bilinear, antialiased), padded to a multiple of 8."""
+    im = Image.fromarray(rgb)
+    w, h = im.size
+    nw, nh = (short, round(h * short / w)) if w <= h else (round(w * short / h), short)
+    return pad_to_multiple(np.asarray(im.resize((nw, nh), Image.Resampling.BILINEAR), dtype=np.uint8))
+
+
+def load_float(ckpt_path: Path) -> tuple[TrainConfig, Encoder, Decoder, dict]:
+    ck = load_checkpoint(ckpt_path)
+    cfg = get_config(ck["config"]["name"])
+    enc, dec = Encoder(), Decoder(cfg.widths, cfg.blocks)
+    enc.load_state_dict(ck["encoder"])
+    dec.load_state_dict(ck["decoder"])
+    return cfg, enc.eval(), dec.eval(), {"step": int(ck["step"]), "seconds": float(ck["seconds"])}
+
+
+def training_set(limit: int | None, data_dir: Path = DEFAULT_TRAIN_DIR, flips: bool = False) -> list[np.ndarray]:
+    out = []
+    for p in list_images(data_dir, limit):
+        im = prepare_train_image(load_rgb(p))
+        out.append(im)
+        if flips:
+            out.append(np.ascontiguousarray(im[:, ::-1]))
+    return out
+
+
+def build_model(enc: Encoder, cfg: TrainConfig, bits: int, calib: list[np.ndarray], fit: list[np.ndarray],
+                meta: dict) -> tuple[EncoderModel, list[np.ndarray]]:
+    """PTQ on `calib`, latent quantizer + tables on the INT8 latents of `fit`. Returns (model, latents)."""
+    from refcodec.training.ptq import quantize_encoder
+
+    model = quantize_encoder(enc, calib, cfg.latent_bound, meta=meta)
+    lat = int8_latents(model, fit)
+    lq = fit_latent_quantizer(lat, bits)
+    return with_quantizer(model, lq, fit_tables(lq, lat)), lat
+
+
+def decode_torch(dec: Decoder, latent: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        y = dec(torch.from_numpy(np.ascontiguousarray(latent.transpose(2, 0, 1)))[None])
+    return y[0].numpy().transpose(1, 2, 0)
+
+
+def rd_points(model: EncoderModel, decode, images: list[np.ndarray]) -> list[dict]:
+    """Per k = 1..12: mean bpp (Huffman payload bits of the first k channels / pixels, no headers), MS-SSIM
+    and PSNR (refcodec.eval.metrics) over uint8 images with sides % 8 == 0."""
+    from refcodec.entropy.huffman import huffman_coded_bits
+    from refcodec.eval.metrics import ms_ssim as np_ms_ssim
+    from refcodec.eval.metrics import psnr
+
+    cl = model.entropy.code_lengths
+    acc = {k: {"bpp": [], "msssim": [], "psnr": []} for k in range(1, LATENT_CHANNELS + 1)}
+    for im in images:
+        sym = model.latent_quantizer.quantize(run_encoder(model, im)["latent"][0])
+        bits = np.cumsum([huffman_coded_bits(sym[..., c], cl[c]) for c in range(LATENT_CHANNELS)])
+        ref = im.astype(np.float32) / 255.0
+        for k in range(1, LATENT_CHANNELS + 1):
+            out = np.clip(decode(dequantize_latent(model, sym, k)), 0.0, 1.0)
+            acc[k]["bpp"].append(bits[k - 1] / (im.shape[0] * im.shape[1]))
+            acc[k]["msssim"].append(np_ms_ssim(out, ref))
+            acc[k]["psnr"].append(psnr(out, ref))
+    return [{"k": k, **{m: round(float(np.mean(v)), 5) for m, v in d.items()}} for k, d in acc.items()]
+
+
+def finetune_decoder(dec: Decoder, model: EncoderModel, images: list[np.ndarray], latents: list[np.ndarray],
+                     cfg: TrainConfig, steps: int, lr: float, out: Path, resume: bool = False, seed: int = 1,
+                     ckpt_every: float = 120.0) -> dict:
+    """Train the decoder alone on (image crop, dequantized INT8 latent crop) pairs, tail-drop as in stage 1,
+    cosine LR from lr to lr/20. Checkpoint: out/finetune.pt."""
+    torch.set_num_threads(cfg.threads)
+    out.mkdir(parents=True, exist_ok=True)
+    ck_path = out / "finetune.pt"
+    opt = torch.optim.Adam(dec.parameters(), lr=lr)
+    step, seconds = 0, 0.0
+    if resume and ck_path.exists():
+        ck = load_checkpoint(ck_path)
+        dec.load_state_dict(ck["decoder"])
+        opt.load_state_dict(ck["optimizer"])
+        step, seconds = int(ck["step"]), float(ck["seconds"])
+    deq = [torch.from_numpy(dequantize_latent(model, model.latent_quantizer.quantize(l)).transpose(2, 0, 1).copy())
+           for l in latents]
+    ims = [torch.from_numpy(im.transpose(2, 0, 1).copy()) for im in images]
+    rng = np.random.default_rng(seed + step)
+    gen = torch.Generator().manual_seed(seed + step)
+    lc = cfg.crop // 8
+    t0, last, start_seconds, hist = time.time(), time.time(), seconds, []
+    dec.train()
+
+    def state():
+        return {"decoder": dec.state_dict(), "optimizer": opt.state_dict(), "step": step, "seconds": seconds}
+
+    while step < steps:
+        for g in opt.param_groups:
+            g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1))))
+        xs, ys = [], []
+        for _ in range(cfg.batch):
+            i = int(rng.integers(len(ims)))
+            h, w = deq[i].shape[1:]
+            y0, x0 = int(rng.integers(0, h - lc + 1)), int(rng.integers(0, w - lc + 1))
+            ys.append(deq[i][:, y0:y0 + lc, x0:x0 + lc])
+            xs.append(ims[i][:, 8 * y0:8 * (y0 + lc), 8 * x0:8 * (x0 + lc)])
+        x = torch.stack(xs).float() / 255.0
+        y = torch.stack(ys) * tail_drop_mask(len(xs), generator=gen)
+        x_hat = dec(y)
+        msssim = ms_ssim(x_hat, x).mean()
+        loss = (1 - cfg.l1_weight) * (1 - msssim) + cfg.l1_weight * (x_hat - x).abs().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        seconds = start_seconds + time.time() - t0
+        hist.append(float(loss.detach()))
+        if step % 50 == 0 or step == steps:
+            log(json.dumps({"finetune_step": step, "loss": round(float(np.mean(hist)), 5),
+                            "seconds": round(seconds, 1)}))
+            hist = []
+        if time.time() - last > ckpt_every:
+            save_checkpoint(ck_path, state())
+            last = time.time()
+    save_checkpoint(ck_path, state())
+    dec.eval()
+    return {"steps": step, "seconds": round(seconds, 1)}
+
+
+def export_assets(model: EncoderModel, dec: Decoder, assets: Path) -> tuple[Path, Path]:
+    """Write ASSETS/encoder-<id8>.npz (save_model) and ASSETS/decoder-<hash8>.npz; remove older ones."""
+    from refcodec.training.export import export_decoder
+
+    assets.mkdir(parents=True, exist_ok=True)
+    enc_path = assets / f"encoder-{model.model_id[:8]}.npz"
+    save_model(model, enc_path)
+    for old in assets.glob("encoder-*.npz"):
+        if old != enc_path:
+            old.unlink()
+    dec_path = export_decoder(dec, assets, {"encoder_model_id": model.model_id})
+    return enc_path, dec_path
+
+
+def cmd_sweep_bits(a) -> dict:
+    cfg, enc, dec, info = load_float(a.ckpt)
+    torch.set_num_threads(cfg.threads)
+    calib = training_set(a.calib_images)
+    evalset = [im[:224, :224] for im in training_set(None)[::a.eval_every]]
+    res = {"checkpoint": str(a.ckpt), **info, "eval_images": len(evalset), "by_bits": {}}
+    for bits in a.bits:
+        model, _ = build_model(enc, cfg, bits, calib[:100], calib, {})
+        res["by_bits"][bits] = rd_points(model, lambda l: decode_torch(dec, l), evalset)
+        log(json.dumps({"bits": bits, "k12": res["by_bits"][bits][-1], "k1": res["by_bits"][bits][0]}))
+    return res
+
+
+def cmd_export(a) -> dict:
+    cfg, enc, dec, info = load_float(a.ckpt)
+    torch.set_num_threads(cfg.threads)
+    t0 = time.time()
+    images = training_set(a.images, flips=True)
+    log(f"{len(images)} prepared training images in {time.time() - t0:.1f}s")
+    meta = {"training": {"config": cfg.name, "stage1_steps": info["step"],
+                         "stage1_cpu_seconds": round(info["seconds"], 1), "bits": a.bits,
+                         "finetune_steps": a.finetune_steps, "data": "BSDS500 train folder (500 JPEGs)"}}
+    model, lat = build_model(enc, cfg, a.bits, images[:200:2], images, meta)
+    log(f"PTQ + latent quantizer + tables in {time.time() - t0:.1f}s; lq lo={model.latent_quantizer.lo.tolist()} "
+        f"mult={model.latent_quantizer.mult.tolist()}")
+    ft = {"steps": 0, "seconds": 0.0}
+    if a.finetune_steps > 0:
+        ft = finetune_decoder(dec, model, images, lat, cfg, a.finetune_steps, a.lr, a.out, a.resume)
+    model = EncoderModel(model.layers, model.rounding, model.latent_quantizer, model.entropy,
+                         dict(meta, training=dict(meta["training"], finetune_steps=ft["steps"],
+                                                  finetune_cpu_seconds=ft["seconds"])))
+    enc_path, dec_path = export_assets(model, dec, a.assets)
+    return {"encoder": str(enc_path), "decoder": str(dec_path), "model_id": model.model_id, **info,
+            "finetune": ft}
+
+
+def cmd_quick_eval(a) -> dict:
+    from refcodec.decoder import load_decoder
+    from refcodec.decoder.weights import find_bundled
+    from refcodec.eval.prep import load_prepared
+    from refcodec.model.modelfile import load_model
+
+    encs = sorted(Path(a.assets).glob("encoder-*.npz"))
+    if len(encs) != 1:
+        raise InvalidArgumentError(f"expected one encoder-*.npz in {str(a.assets)!r}, found {len(encs)}")
+    model = load_model(encs[0])
+    dec = load_decoder(find_bundled(a.assets))
+    paths = sorted(p for p in Path(a.images).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    if not paths:
+        raise InvalidArgumentError(f"no images in {str(a.images)!r}")
+    images = [load_prepared(p, a.size) for p in paths[:a.limit]]
+    return {"model_id": model.model_id, "images": len(images), "size": a.size,
+            "bpp": "Huffman payload bits only (no container headers)",
+            "rd": rd_points(model, dec.decode, images)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("sweep-bits")
+    s.add_argument("--ckpt", type=Path, required=True)
+    s.add_argument("--bits", type=int, nargs="+", default=[3, 4, 5, 6])
+    s.add_argument("--calib-images", type=int, default=200)
+    s.add_argument("--eval-every", type=int, default=20, help="evaluate on every N-th training image")
+    e = sub.add_parser("export")
+    e.add_argument("--ckpt", type=Path, required=True)
+    e.add_argument("--bits", type=int, default=5)
+    e.add_argument("--finetune-steps", type=int, default=0)
+    e.add_argument("--lr", type=float, default=2e-4)
+    e.add_argument("--images", type=int, default=None, help="use the first N training images (default all)")
+    e.add_argument("--out", type=Path, required=True)
+    e.add_argument("--assets", type=Path, default=ASSETS_DIR)
+    e.add_argument("--resume", action="store_true")
+    q = sub.add_parser("quick-eval")
+    q.add_argument("--images", type=Path, default=KODAK_DIR)
+    q.add_argument("--size", type=int, default=224)
+    q.add_argument("--limit", type=int, default=None)
+    q.add_argument("--assets", type=Path, default=ASSETS_DIR)
+    a = ap.parse_args(argv)
+    res = {"sweep-bits": cmd_sweep_bits, "export": cmd_export, "quick-eval": cmd_quick_eval}[a.cmd](a)
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
