@@ -12,7 +12,7 @@ $(BIN)/refcodec: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[test,eval]"
-	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q "torch==2.13.0" "pytorch-msssim==1.0.0"
 	touch $@
 
 test: install

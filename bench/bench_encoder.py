@@ -11,6 +11,7 @@ Usage: python bench/bench_encoder.py [--repeats N]
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -25,7 +26,6 @@ sys.path.insert(0, str(ROOT))
 
 from refcodec.io_utils import atomic_write  # noqa: E402
 from refcodec.kernels import conv2d_s8, conv2d_s8_fast  # noqa: E402
-import refcodec.kernels.conv2d_s8_fast  # noqa: E402
 from refcodec.model.random_model import make_random_model  # noqa: E402
 from refcodec.tflite import encoder_model_bytes  # noqa: E402
 
@@ -77,7 +77,7 @@ def main() -> int:
     double = make_random_model(seed=0, rounding="double")
     single = make_random_model(seed=0, rounding="single")
 
-    fast_module = sys.modules["refcodec.kernels.conv2d_s8_fast"]
+    fast_module = importlib.import_module("refcodec.kernels.conv2d_s8_fast")
 
     def two_threads(run):
         def wrapped():

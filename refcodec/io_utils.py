@@ -26,7 +26,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     dest = Path(path)
     folder = dest.parent if str(dest.parent) else Path(".")
     if not folder.is_dir():
-        raise InputFileError(f"output folder does not exist: '{folder}'")
+        raise InputFileError(f"output folder '{folder}' does not exist or is not a folder")
     sfx = dest.suffix if suffix is None else suffix
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".tmp{sfx}", dir=folder)

@@ -187,7 +187,8 @@ def test_chain_intermediates_match_tflm():
     for c_in, c_out, k, s, act in topo:
         layers.append(dict(weights=rng.integers(-127, 128, (c_out, k, k, c_in)).astype(np.int8),
                            bias=rng.integers(-3000, 3000, c_out).astype(np.int32),
-                           weight_scales=10 ** rng.uniform(-3, -2, c_out), output_scale=float(10 ** rng.uniform(-1.5, -0.5)),
+                           weight_scales=10 ** rng.uniform(-3, -2, c_out),
+                           output_scale=float(10 ** rng.uniform(-1.5, -0.5)),
                            output_zp=int(rng.integers(-128, 0)), stride=s, padding="SAME", activation=act))
     x = rng.integers(-128, 128, (32, 24, 3)).astype(np.int8)
     outs = run_tflm(chain_model_bytes(x.shape, s_in, zp_in, layers), x)
@@ -271,3 +272,18 @@ def test_writer_rejects(change, fragment):
                  output_zp=0, stride=1, padding="SAME", activation="none")
     with pytest.raises(InvalidArgumentError, match=fragment):
         chain_model_bytes((8, 8, 1), 0.1, 0, [dict(layer, **change)])
+
+
+def test_fast_path_worker_threads(monkeypatch):
+    """The optional row split over worker threads gives the same bytes as TFLM."""
+    import importlib
+
+    fast_module = importlib.import_module("refcodec.kernels.conv2d_s8_fast")  # the package attribute is the function
+    monkeypatch.setattr(fast_module, "THREADS", 2)
+    monkeypatch.setattr(fast_module, "PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(fast_module, "TILE_ELEMS", 64)   # many small tiles, shared between two workers
+    for seed in range(40):
+        case = _make_case(seed)
+        cp, qp = _params(case)
+        fast = conv2d_s8_fast(case["x"], case["weights"], case["bias"], cp, qp)
+        assert np.array_equal(fast, _tflm(case)), seed

@@ -27,7 +27,7 @@ def make_interpreter(model: bytes, arena_size: int | None = None):
     """A TFLM interpreter for `model`; the arena defaults to a generous size for small conv chains."""
     rt = _runtime()
     if arena_size is None:
-        arena_size = max(len(model) * 10, 1 << 20)
+        arena_size = max(len(model) * 10, 4 << 20)
     return rt.Interpreter.from_bytes(model, arena_size=arena_size)
 
 

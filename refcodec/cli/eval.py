@@ -39,7 +39,8 @@ def eval_cmd(image_dir, size, json_out, plot_out, model_path, decoder_path, limi
         try:
             qs = tuple(int(q) for q in qualities.split(","))
         except ValueError:
-            raise InvalidArgumentError(f'invalid --qualities "{qualities}", expected integers such as 10,50,90') from None
+            raise InvalidArgumentError(
+                f'invalid --qualities "{qualities}", expected integers such as 10,50,90') from None
         if len(qs) < 2 or not all(1 <= q <= 100 for q in qs):
             raise InvalidArgumentError(f'invalid --qualities "{qualities}": need >= 2 values in [1, 100]')
     list_images(image_dir)  # fail early on a bad folder, before loading models

@@ -27,3 +27,23 @@ def c_header(model_path: str | None, output: str, ref_size: str) -> None:
     model = resolve_model(model_path)
     export_c_header(model, output, (h, w))
     click.echo(f"wrote {output} (model {model.model_id[:16]})", err=True)
+
+
+@export.command("tflite")
+@model_option
+@click.option("-o", "--output", "output", required=True, metavar="FILE", help=".tflite file to write.")
+@click.option("--size", "size", default="224x224", show_default=True, help="Input size WxH of the exported graph.")
+def tflite_cmd(model_path: str | None, output: str, size: str) -> None:
+    """Write the encoder as a .tflite flatbuffer (int8 CONV_2D x 3, SAME padding) that TFLite Micro runs.
+    The rounding mode is a build flag of the interpreter, not part of the file."""
+    from refcodec.io_utils import atomic_write
+    from refcodec.model.registry import resolve_model
+    from refcodec.tflite import encoder_model_bytes
+
+    w, h = parse_size(size)
+    model = resolve_model(model_path)
+    atomic_write(output, encoder_model_bytes(model, h, w))
+    if model.rounding != "double":
+        click.echo(f"note: model {model.model_id[:16]} uses {model.rounding} rounding; build TFLM with "
+                   "TFLITE_SINGLE_ROUNDING to match it", err=True)
+    click.echo(f"wrote {output} (model {model.model_id[:16]}, input {w}x{h})", err=True)

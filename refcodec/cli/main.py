@@ -54,6 +54,9 @@ def _register() -> None:
     from refcodec.cli import verify as verify_cli
 
     cli.add_command(verify_cli.verify_cmd)
+    from refcodec.cli import vectors as vectors_cli
+
+    cli.add_command(vectors_cli.vectors)
     # Each command module registers here, one line each (import inside to keep start-up fast).
 
 

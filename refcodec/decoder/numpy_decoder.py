@@ -62,7 +62,8 @@ class _ConvT:
     with xp = x zero-padded by 1, every 2x2 window of xp at (ty, tx), ty in 0..h, tx in 0..w, gives the four
     output phases (ry, rx) at once, out[2m + ry, 2n + rx] = Y[m + ry, n + rx, ry, rx], where
     Y[t] = sum_{dy, dx} xp[ty + dy, tx + dx] @ W[:, :, TAP[ry][dy], TAP[rx][dx]] and TAP = ((3, 1), (2, 0)).
-    So one matmul [(h+1)(w+1), 4 Cin] @ [4 Cin, 4 Cout] and no overlapping adds.
+    Each (dy, dx) is one matmul [(h+1)(w+2), Cin] @ [Cin, 4 Cout] on a contiguous slice of the flattened
+    padded input (as in _Conv), and there are no overlapping adds.
     """
 
     TAP = ((3, 1), (2, 0))
@@ -77,18 +78,23 @@ class _ConvT:
                 for ry in range(2):
                     for rx in range(2):
                         m[dy, dx, :, ry, rx, :] = w[:, :, self.TAP[ry][dy], self.TAP[rx][dx]]
-        self.w = m.reshape(4 * self.cin, 4 * self.cout)
+        self.taps = [np.ascontiguousarray(m[dy, dx].reshape(self.cin, 4 * self.cout))
+                     for dy in range(2) for dx in range(2)]  # each [Cin, 4 Cout], columns (ry, rx, cout)
         self.b = b.astype(np.float32)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         h, w, c = x.shape
-        xp = np.zeros((h + 2, w + 2, c), np.float32)
+        wp = w + 2
+        xp = np.zeros((h + 3, wp, c), np.float32)  # pad 1 around, one extra row for the last flat slice
         xp[1:h + 1, 1:w + 1] = x
-        cols = np.empty((h + 1, w + 1, 2, 2, c), np.float32)
-        for dy in range(2):
-            for dx in range(2):
-                cols[:, :, dy, dx] = xp[dy:dy + h + 1, dx:dx + w + 1]
-        y = (cols.reshape(-1, 4 * c) @ self.w).reshape(h + 1, w + 1, 2, 2, self.cout)
+        flat = xp.reshape(-1, c)
+        n = (h + 1) * wp  # window origins (ty, tx) as flat rows ty * wp + tx (tx = w + 1 is dropped)
+        y = flat[0:n] @ self.taps[0]
+        for t in range(1, 4):
+            dy, dx = divmod(t, 2)
+            s = dy * wp + dx
+            y += flat[s:s + n] @ self.taps[t]
+        y = y.reshape(h + 1, wp, 2, 2, self.cout)
         out = np.empty((h, 2, w, 2, self.cout), np.float32)
         for ry in range(2):
             for rx in range(2):

@@ -42,7 +42,8 @@ def markdown(result: dict) -> str:
         lines.append(f"| {label} | {_bd(bd['ms_ssim_db'])} | {_bd(bd['psnr'])} |")
     order = result["ordering"]
     bad = [s["k"] for s in order["steps"] if not s["better"]]
-    lines += ["", "Ordering (each k beats k-1 in MS-SSIM): " + ("yes, for every k" if order["ok"] else f"NO at k = {bad}")]
+    verdict = "yes, for every k" if order["ok"] else f"NO at k = {bad}"
+    lines += ["", f"Ordering (each k beats k-1 in MS-SSIM): {verdict}"]
     return "\n".join(lines) + "\n"
 
 

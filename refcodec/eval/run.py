@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from refcodec.errors import InvalidArgumentError
+from refcodec.errors import BitstreamError, InvalidArgumentError
 from refcodec.eval.bdrate import bd_rate
 from refcodec.eval.jpeg import DEFAULT_QUALITIES, SUBSAMPLING, jpeg_sweep
 from refcodec.eval.metrics import ms_ssim, ms_ssim_db, psnr, to_float01
@@ -34,11 +34,14 @@ def quantize8(img: np.ndarray) -> np.ndarray:
     return np.floor(np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-def codec_points(rgb: np.ndarray, model, decoder, channels: Sequence[int] = range(1, 13)) -> list[dict]:
-    """One image through refcodec at each channel count: [{"k", "bytes", "bpp", "psnr", "ms_ssim"}]."""
+def codec_points(rgb: np.ndarray, model, decoder, channels: Sequence[int] | None = None) -> list[dict]:
+    """One image (uint8 [H, W, 3]) through refcodec at each channel count (default 1..model.channels):
+    [{"k", "bytes", "bpp", "psnr", "ms_ssim"}]."""
     from refcodec.bitstream import truncate_stream
     from refcodec.codec import decode_stream, encode_frames
 
+    if channels is None:
+        channels = range(1, model.channels + 1)
     h, w = rgb.shape[:2]
     full = encode_frames([rgb], model, channels=max(channels), entropy="auto")
     ref = to_float01(rgb)
@@ -47,7 +50,7 @@ def codec_points(rgb: np.ndarray, model, decoder, channels: Sequence[int] = rang
         data = truncate_stream(full, channels=k)
         decoded = decode_stream(data, model, decoder=decoder)
         if len(decoded.frames) != 1 or decoded.lost:
-            raise InvalidArgumentError(f"decoding the k={k} stream gave {len(decoded.frames)} frames, lost {decoded.lost}")
+            raise BitstreamError(f"decoding the k={k} stream gave {len(decoded.frames)} frames, lost {decoded.lost}")
         rec = to_float01(quantize8(decoded.frames[0]))
         out.append(
             {

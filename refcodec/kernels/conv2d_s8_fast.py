@@ -1,7 +1,14 @@
 """INT8 2-D convolution, fast path: byte-identical to refcodec.kernels.conv2d_s8.conv2d_s8.
 
-Same math as TFLM `reference_integer_ops::ConvPerChannel` / CMSIS-NN `arm_convolve_s8`; computed as
-im2col (numba) + one BLAS GEMM + fused requantization (numba, int64).
+Same math as TFLM `reference_integer_ops::ConvPerChannel` / CMSIS-NN `arm_convolve_s8`, computed as
+BLAS GEMMs without an im2col copy:
+
+1. pad + offset (numba): xp[Hp, Wp, C] = input + input_offset, 0 in the padding.
+2. row-run planes (numba): runs[q, j, ox, :] = xp[j*SH + q, ox*SW : ox*SW + KW, :] flattened (KW*C values).
+   For kernel row ky, the rows (oy, ox) of the conv need runs[ky % SH, oy + ky // SH, ox]: for a tile of
+   output rows that is one contiguous block of a plane.
+3. acc = sum_ky block(ky) @ w[:, ky].T  (KH GEMMs of [rows, KW*C] x [KW*C, C_out], BLAS).
+4. requantize (numba, int64): bias, MultiplyByQuantizedMultiplier, output offset, clamp, int8.
 
 Exactness of the GEMM: every operand is an integer, |input + input_offset| <= 255 and |w| <= 128, so
 every partial sum of channel co is bounded by B[co] = 255 * sum|w[co]| (in any summation order, FMA or
@@ -25,7 +32,7 @@ from refcodec.kernels.params import ConvParams, PerChannelQuantParams
 
 FLOAT32_EXACT_BOUND = 1 << 24
 TILE_ELEMS = 1 << 16
-"""im2col tile size in elements (256 KiB of float32: stays in L2 between im2col and GEMM)."""
+"""Rows x KW*C elements of a run-plane block per tile (the accumulator tile stays in cache)."""
 BLAS_THREADS = 1
 """OpenBLAS threads used inside each GEMM. These GEMMs are small; on a shared 2-core host, BLAS's own
 threads spin against other processes and run many times slower. None leaves the setting alone."""
@@ -90,20 +97,24 @@ def _pad_offset(x, input_offset, pad_top, pad_left, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def _im2col(xp, kh, kw, stride_h, stride_w, oy0, oy1, ow, cols):
-    """xp: float [Hp, Wp*C] (padded, offset applied); cols[(oy - oy0) * OW + ox, (ky, kx, ci)] for
-    oy in [oy0, oy1). Each (ky) step copies one contiguous run of KW*C values."""
-    run = cols.shape[1] // kh
-    c = run // kw
-    for oy in range(oy0, oy1):
-        for ox in range(ow):
-            row = (oy - oy0) * ow + ox
-            x0 = ox * stride_w * c
-            for ky in range(kh):
-                src = xp[oy * stride_h + ky]
-                base = ky * run
-                for j in range(run):
-                    cols[row, base + j] = src[x0 + j]
+def _row_runs(xp, kh, kw, c, stride_h, stride_w, ow, runs):
+    """Row-run planes. xp: float [Hp, Wp*C] (padded, offset applied); runs: float [SH, J, OW, KW*C]
+    with runs[q, j, ox] = the KW*C values xp[j*SH + q, ox*SW*C : ox*SW*C + KW*C] (rows past Hp are
+    never read by the GEMMs and left as they are)."""
+    hp = xp.shape[0]
+    run = kw * c
+    n_j = runs.shape[1]
+    for q in range(stride_h):
+        for j in range(n_j):
+            iy = j * stride_h + q
+            if iy >= hp:
+                continue
+            src = xp[iy]
+            for ox in range(ow):
+                x0 = ox * stride_w * c
+                dst = runs[q, j, ox]
+                for t in range(run):
+                    dst[t] = src[x0 + t]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -174,41 +185,52 @@ def conv2d_s8_fast(input, weights, bias, conv_params: ConvParams, quant_params: 
     w = np.asarray(weights)
     c_out, kh, kw, c_in = w.shape
     dtype = gemm_dtype(w)
-    wm = np.ascontiguousarray(w.reshape(c_out, -1).T, dtype=dtype)  # [K, C_out], K = (ky, kx, ci)
+    # out[oy, ox] = sum_ky runs[ky % SH, oy + ky // SH, ox] @ w[:, ky].T: for every ky, the rows of a tile
+    # of output rows are one contiguous block of a run plane, so no im2col copy is needed.
+    w_ky = [np.ascontiguousarray(w[:, ky].reshape(c_out, -1).T, dtype=dtype) for ky in range(kh)]  # [KW*C, C_out]
     b64 = np.zeros(c_out, np.int64) if bias is None else bias.astype(np.int64)
     mult = quant_params.multiplier.astype(np.int64)
     shift = quant_params.shift.astype(np.int64)
     n = x.shape[0]
     hp, wp = x.shape[1] + p.pad_top + p.pad_bottom, x.shape[2] + p.pad_left + p.pad_right
-    k = kh * kw * c_in
-    rows_per_tile = max(1, min(oh, TILE_ELEMS // max(1, k * ow)))
+    run = kw * c_in
+    n_j = oh + (kh - 1) // p.stride_h
+    rows_per_tile = max(1, min(oh, TILE_ELEMS // max(1, run * ow)))
     tiles = [(oy0, min(oh, oy0 + rows_per_tile)) for oy0 in range(0, oh, rows_per_tile)]
     n_workers = 1
-    if THREADS > 1 and len(tiles) > 1 and oh * ow * k * c_out >= PARALLEL_MIN_MACS:
+    if THREADS > 1 and len(tiles) > 1 and oh * ow * kh * run * c_out >= PARALLEL_MIN_MACS:
         n_workers = min(THREADS, len(tiles))
     out = np.empty((n, oh * ow, c_out), dtype=np.int8)
     xp = np.empty((hp, wp, c_in), dtype=dtype)
+    runs = np.empty((p.stride_h, n_j * ow, run), dtype=dtype)
     single = rounding == "single"
 
-    def work(worker: int, xp2, out_b):
-        cols = np.empty((rows_per_tile * ow, k), dtype=dtype)
+    def work(worker: int, out_b):
         acc = np.empty((rows_per_tile * ow, c_out), dtype=dtype)
+        tmp = np.empty_like(acc)
         for oy0, oy1 in tiles[worker::n_workers]:
             r = (oy1 - oy0) * ow
-            _im2col(xp2, kh, kw, p.stride_h, p.stride_w, oy0, oy1, ow, cols)
-            np.matmul(cols[:r], wm, out=acc[:r])
+            for ky in range(kh):
+                j0 = (oy0 + ky // p.stride_h) * ow
+                a = runs[ky % p.stride_h, j0: j0 + r]
+                if ky == 0:
+                    np.matmul(a, w_ky[0], out=acc[:r])
+                else:
+                    np.matmul(a, w_ky[ky], out=tmp[:r])
+                    acc[:r] += tmp[:r]
             _requantize(acc[:r], b64, mult, shift, p.output_offset, p.act_min, p.act_max, single,
                         out_b[oy0 * ow: oy0 * ow + r])
 
     with _blas_threads(BLAS_THREADS):
         for b in range(n):
             _pad_offset(x[b], p.input_offset, p.pad_top, p.pad_left, xp)
-            xp2 = xp.reshape(hp, wp * c_in)
+            _row_runs(xp.reshape(hp, wp * c_in), kh, kw, c_in, p.stride_h, p.stride_w, ow,
+                      runs.reshape(p.stride_h, n_j, ow, run))
             if n_workers == 1:
-                work(0, xp2, out[b])
+                work(0, out[b])
             else:
-                futures = [_pool().submit(work, i, xp2, out[b]) for i in range(1, n_workers)]
-                work(0, xp2, out[b])
+                futures = [_pool().submit(work, i, out[b]) for i in range(1, n_workers)]
+                work(0, out[b])
                 for f in futures:
                     f.result()
     out = out.reshape(n, oh, ow, c_out)

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from refcodec.bitstream.container import Chunk, FramePacket, StreamHeader
+from refcodec.bitstream.container import Chunk, StreamHeader
 from refcodec.bitstream.format import (
     CHUNK_ENTRY_SIZE,
     HEADER_SIZE,
@@ -38,9 +38,9 @@ from refcodec.bitstream.format import (
     PACKET_SYNC,
     STREAM_ENTROPY_HUFFMAN,
     STREAM_ENTROPY_RAW,
-    VERSION,
 )
-from refcodec.entropy.chunk import decode_channel, encode_channel
+from refcodec.codec import encode_packet
+from refcodec.entropy.chunk import decode_channel
 from refcodec.errors import BitstreamError, InvalidArgumentError
 from refcodec.kernels.params import ConvParams
 from refcodec.model.encoder import pad_to_multiple, run_encoder
@@ -183,12 +183,12 @@ def _first_mismatch(frame: int, name: str, expected: np.ndarray, got: np.ndarray
 def _border_mask(shape: tuple[int, int], in_hw: tuple[int, int], kernel: int, stride: int) -> np.ndarray:
     """Output positions whose receptive field overlaps the SAME padding."""
     oh, ow = shape
-    ys, xs = [], []
+    edge = []
     for out, inn in ((oh, in_hw[0]), (ow, in_hw[1])):
         total = max((out - 1) * stride + kernel - inn, 0)
         start = np.arange(out) * stride - total // 2
-        ys.append((start < 0) | (start + kernel > inn))
-    return ys[0][:, None] | ys[1][None, :]
+        edge.append((start < 0) | (start + kernel > inn))
+    return edge[0][:, None] | edge[1][None, :]
 
 
 def diagnose_layer(model: EncoderModel, frame: int, name: str, ref: dict[str, np.ndarray], got: np.ndarray,
@@ -395,8 +395,7 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
         gp = _split_packet(got, pos)
         k = channels if channels is not None else (gp["k"] if gp and gp["k"] <= lq.channels else lq.channels)
         codes = model.entropy.code_lengths if mode == STREAM_ENTROPY_HUFFMAN else None
-        pkt = FramePacket(f, tuple(encode_channel(ref_sym[..., c], int(lq.bits), None if codes is None else codes[c])
-                                   for c in range(k)))
+        pkt = encode_packet(ref_sym, f, k, int(lq.bits), codes)  # what refcodec encode writes
         exp_pkt = pkt.pack()
         expected += exp_pkt
         if gp is None:

@@ -1,0 +1,66 @@
+"""Building and running the C firmware stand-in (top-level `firmware/`) from Python: what the tests and
+`make firmware` do. Needs gcc (C99); the model's constants come from `refcodec export c-header`.
+
+The compiler flags are the ones of firmware/Makefile: -std=c99 -O2 -Wall -Wextra -Werror -pedantic.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from refcodec.errors import InputFileError, InvalidArgumentError
+from refcodec.firmware.c_header import export_c_header
+
+FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
+SOURCES = ("main.c", "rc_encoder.c", "rc_conv_s8.c", "rc_stream.c", "rc_crc32.c")
+CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic")
+BROKEN_VARIANTS = ("BROKEN_SINGLE_ROUNDING", "BROKEN_PADDING", "BROKEN_WEIGHT", "BROKEN_CRC")
+"""Compile-time flags of the deliberately broken builds (tests of `refcodec verify`)."""
+
+
+def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), name: str = "refcodec_fw") -> Path:
+    """Export `model`'s header into out_dir/<name>.inc/rc_model.h and compile refcodec_fw; returns the binary."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        raise InputFileError("gcc not found: the firmware stand-in needs a C99 compiler")
+    for d in defines:
+        if d not in BROKEN_VARIANTS:
+            raise InvalidArgumentError(f'unknown firmware define "{d}", expected one of {BROKEN_VARIANTS}')
+    out_dir = Path(out_dir)
+    inc = out_dir / f"{name}.inc"
+    inc.mkdir(parents=True, exist_ok=True)
+    export_c_header(model, inc / "rc_model.h")
+    exe = out_dir / name
+    src = FIRMWARE_DIR / "src"
+    cmd = [gcc, *CFLAGS, *(f"-D{d}" for d in defines), f"-I{src}", f"-I{inc}",
+           *(str(src / s) for s in SOURCES), "-o", str(exe)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise InputFileError(f"firmware build failed: {proc.stderr.strip().splitlines()[0] if proc.stderr else proc.returncode}")
+    return exe
+
+
+def run_firmware(exe: str | Path, frames: list[np.ndarray], stream_path: str | Path, dump_dir: str | Path | None = None,
+                 channels: int | None = None, entropy: str | None = None, fps: tuple[int, int] = (25, 1)) -> bytes:
+    """Run the stand-in on uint8 [H, W, 3] frames; returns the stream bytes it wrote."""
+    if not frames:
+        raise InvalidArgumentError("no frames")
+    h, w = frames[0].shape[:2]
+    stream_path = Path(stream_path)
+    raw = stream_path.with_suffix(".rgb")
+    raw.write_bytes(b"".join(np.ascontiguousarray(f, dtype=np.uint8).tobytes() for f in frames))
+    cmd = [str(exe), "-w", str(w), "-h", str(h), "-n", str(len(frames)), "-f", f"{fps[0]}/{fps[1]}"]
+    if channels is not None:
+        cmd += ["-k", str(channels)]
+    if entropy is not None:
+        cmd += ["-e", entropy]
+    if dump_dir is not None:
+        cmd += ["-d", str(dump_dir)]
+    proc = subprocess.run([*cmd, str(raw), str(stream_path)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise InputFileError(f"firmware run failed ({proc.returncode}): {proc.stderr.strip()}")
+    return stream_path.read_bytes()

@@ -1,0 +1,93 @@
+"""The portable C firmware stand-in (firmware/): built with gcc -std=c99 -Wall -Wextra -Werror -pedantic from the
+exported header, it must write every conformance vector's layer dumps and stream byte for byte (odd sizes, every
+channel count, both rounding modes, the extreme model, raw and Huffman streams), and multi-frame streams equal to
+`refcodec encode`'s."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from refcodec.codec import encode_frames
+from refcodec.firmware.build import build_firmware, run_firmware
+from refcodec.model.modelfile import load_model
+
+ROOT = Path(__file__).resolve().parents[1] / "vectors"
+VECTORS = sorted(p.parent.name for p in ROOT.glob("*/vector.json"))
+TENSORS = ("input", "conv1", "conv2", "latent", "symbols")
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not available")
+
+
+@pytest.fixture(scope="module")
+def firmware(tmp_path_factory):
+    """model name -> compiled refcodec_fw for that model's header (built once per module)."""
+    out = tmp_path_factory.mktemp("fw")
+    cache: dict[str, Path] = {}
+
+    def get(model_name: str) -> Path:
+        if model_name not in cache:
+            model = load_model(ROOT / "models" / f"{model_name}.npz")
+            cache[model_name] = build_firmware(model, out, name=f"fw_{model_name}")
+        return cache[model_name]
+
+    return get
+
+
+def _png(path: Path) -> np.ndarray:
+    import imageio.v3 as iio
+
+    return np.asarray(iio.imread(path))[..., :3]
+
+
+@pytest.mark.parametrize("name", VECTORS)
+def test_firmware_reproduces_vector(name, firmware, tmp_path):
+    rec = json.loads((ROOT / name / "vector.json").read_text())
+    exe = firmware(rec["model"]["name"])
+    dump = tmp_path / "dump"
+    stream = run_firmware(exe, [_png(ROOT / name / "input.png")], tmp_path / "out.mcuc", dump,
+                          channels=rec["channels_sent"], entropy=rec["entropy"], fps=tuple(rec["fps"]))
+    for tensor in TENSORS:
+        got = (dump / "frame_0000" / f"{tensor}.bin").read_bytes()
+        want = (ROOT / name / f"{tensor}.bin").read_bytes()
+        assert len(got) == len(want), tensor
+        diff = int(np.count_nonzero(np.frombuffer(got, np.uint8) != np.frombuffer(want, np.uint8)))
+        assert diff == 0, f"{name}: firmware {tensor} differs in {diff} bytes"
+    assert stream == (ROOT / name / "stream.mcuc").read_bytes()
+
+
+def test_firmware_multi_frame_stream_equals_refcodec_encode(firmware, tmp_path):
+    model = load_model(ROOT / "models" / "rand-double.npz")
+    rng = np.random.default_rng(3)
+    base = _png(ROOT / "kodim15_odd61x75" / "input.png")
+    frames = [base, np.ascontiguousarray(base[::-1]), rng.integers(0, 256, base.shape, dtype=np.uint8)]
+    got = run_firmware(firmware("rand-double"), frames, tmp_path / "s.mcuc", channels=7, fps=(30000, 1001))
+    assert got == encode_frames(frames, model, channels=7, fps=(30000, 1001), entropy="huffman")
+
+
+def test_make_firmware_builds_with_the_makefile(tmp_path):
+    """`make -C firmware MODEL_H=...` (what the top-level `make firmware` runs) compiles warning-free."""
+    if shutil.which("make") is None:
+        pytest.skip("make not available")
+    from refcodec.firmware.c_header import export_c_header
+
+    model = load_model(ROOT / "models" / "rand-single.npz")
+    header = export_c_header(model, tmp_path / "rc_model.h")
+    proc = subprocess.run(["make", "-C", str(Path(__file__).resolve().parents[1] / "firmware"),
+                           f"MODEL_H={header}", f"BUILD={tmp_path / 'build'}"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "build" / "refcodec_fw").is_file()
+
+
+def test_firmware_rejects_bad_arguments(firmware, tmp_path):
+    exe = firmware("rand-double")
+    raw = tmp_path / "x.rgb"
+    raw.write_bytes(bytes(8 * 8 * 3))
+    for args in (["-w", "0", "-h", "8"], ["-w", "8", "-h", "8", "-k", "13"], ["-w", "8", "-h", "9"]):
+        proc = subprocess.run([str(exe), *args, str(raw), str(tmp_path / "o.mcuc")], capture_output=True, text=True)
+        assert proc.returncode != 0, args

@@ -1,0 +1,262 @@
+"""Conformance vectors (vectors/): byte-for-byte regeneration, integrity, and every layer checked against
+independent implementations: TFLite Micro's interpreter for the double-rounding vectors, hand-computed
+single-rounding requantization (plain Python integers, the spec's formula) for the single-rounding ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from refcodec.bitstream.container import StreamHeader
+from refcodec.codec import check_model, decode_symbols
+from refcodec.errors import BitstreamError, ModelMismatchError
+from refcodec.model.modelfile import load_model
+from refcodec.vectors.generate import VECTOR_SPECS, check_vectors
+
+ROOT = Path(__file__).resolve().parents[1] / "vectors"
+VECTORS = sorted(p.parent.name for p in ROOT.glob("*/vector.json"))
+TENSORS = ("input", "conv1", "conv2", "latent", "symbols")
+HEADER_STAGE = {"E_MAGIC", "E_VERSION", "E_HEADER", "E_MODEL"}
+
+
+def _record(name: str) -> dict:
+    return json.loads((ROOT / name / "vector.json").read_text())
+
+
+def _model(name: str):
+    return load_model(ROOT / "models" / f"{_record(name)['model']['name']}.npz")
+
+
+def _tensor(name: str, tensor: str) -> np.ndarray:
+    rec = _record(name)
+    dtype = np.uint8 if tensor == "symbols" else np.int8
+    return np.fromfile(ROOT / name / f"{tensor}.bin", dtype=dtype).reshape(rec["shapes"][tensor])[0]
+
+
+def _png(name: str) -> np.ndarray:
+    import imageio.v3 as iio
+
+    return np.asarray(iio.imread(ROOT / name / "input.png"))[..., :3]
+
+
+def test_every_spec_has_a_committed_vector():
+    assert VECTORS == sorted(s.name for s in VECTOR_SPECS)
+    assert len(VECTORS) >= 30
+
+
+def test_vectors_check_regenerates_byte_for_byte():
+    """`refcodec vectors check`: regenerate every file and compare (this is the CI run)."""
+    assert check_vectors(ROOT) == []
+
+
+def test_vectors_check_reports_a_changed_byte_and_an_extra_file(tmp_path):
+    copy = tmp_path / "vectors"
+    shutil.copytree(ROOT, copy)
+    target = copy / "size_7x9" / "conv2.bin"
+    data = bytearray(target.read_bytes())
+    data[3] ^= 1
+    target.write_bytes(bytes(data))
+    (copy / "size_7x9" / "stray.bin").write_bytes(b"x")
+    assert check_vectors(copy) == ["differs: size_7x9/conv2.bin", "unexpected file: size_7x9/stray.bin"]
+
+
+def test_vectors_cli_check_passes():
+    from click.testing import CliRunner
+
+    from refcodec.cli.main import cli
+
+    result = CliRunner().invoke(cli, ["vectors", "check", "--dir", str(ROOT)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("name", VECTORS)
+def test_vector_record_matches_files(name):
+    rec = _record(name)
+    folder = ROOT / name
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(["vector.json", *rec["sha256"]])
+    for fname, digest in rec["sha256"].items():
+        assert hashlib.sha256((folder / fname).read_bytes()).hexdigest() == digest, fname
+    for tensor in TENSORS:
+        shape = rec["shapes"][tensor]
+        assert (folder / f"{tensor}.bin").stat().st_size == int(np.prod(shape))
+        assert shape[1:3] == ([rec["padded_height"], rec["padded_width"]] if tensor == "input" else shape[1:3])
+    model = _model(name)
+    assert rec["model"]["id"] == model.model_id and rec["rounding"] == model.rounding
+    assert rec["generator_version"] and rec["spec_sections"] and rec["what"]
+    img = _png(name)
+    assert img.shape == (rec["height"], rec["width"], 3)
+
+
+@pytest.mark.parametrize("name", VECTORS)
+def test_vector_input_and_symbols_by_the_spec_formulas(name):
+    """input.bin = edge-replicated padding then pixel - 128 (spec 3.1, 3.2); symbols.bin = the latent quantizer
+    of spec 5 applied in plain Python integers to latent.bin; stream.mcuc decodes to symbols.bin's first k."""
+    rec = _record(name)
+    img = _png(name).astype(np.int64)
+    h, w = img.shape[:2]
+    ph, pw = rec["padded_height"], rec["padded_width"]
+    ys = np.minimum(np.arange(ph), h - 1)
+    xs = np.minimum(np.arange(pw), w - 1)
+    expected_input = (img[ys][:, xs] - 128).astype(np.int8)
+    assert np.array_equal(_tensor(name, "input"), expected_input)
+
+    model = _model(name)
+    lq = model.latent_quantizer
+    latent = _tensor(name, "latent")
+    symbols = _tensor(name, "symbols")
+    top = (1 << int(lq.bits)) - 1
+    for (y, x, c), q in np.ndenumerate(latent):
+        d = max(int(q) - int(lq.lo[c]), 0)
+        assert symbols[y, x, c] == min((d * int(lq.mult[c]) + (1 << 15)) >> 16, top), (y, x, c)
+
+    decoded = decode_symbols((ROOT / name / "stream.mcuc").read_bytes(), model)
+    k = rec["channels_sent"]
+    assert decoded.channels_present == [k]
+    assert decoded.header.width == w and decoded.header.height == h
+    assert np.array_equal(decoded.symbols[0][..., :k], symbols[..., :k])
+    assert not decoded.symbols[0][..., k:].any()
+
+
+DOUBLE = [n for n in VECTORS if _record(n)["rounding"] == "double"]
+SINGLE = [n for n in VECTORS if _record(n)["rounding"] == "single"]
+
+
+@pytest.fixture(scope="module")
+def tflm():
+    from tflm_oracle import require_tflm
+
+    return require_tflm()
+
+
+@pytest.mark.parametrize("name", DOUBLE)
+def test_double_rounding_vector_layers_match_tflm(name, tflm):
+    from tflm_oracle import make_interpreter, run_tflm
+
+    from refcodec.tflite import encoder_model_bytes
+
+    rec = _record(name)
+    model = _model(name)
+    tfl = encoder_model_bytes(model, rec["padded_height"], rec["padded_width"])
+    outs = run_tflm(tfl, _tensor(name, "input"), interpreter=make_interpreter(tfl, arena_size=8 << 20))
+    for tensor, theirs in zip(("conv1", "conv2", "latent"), outs):
+        ours = _tensor(name, tensor)
+        assert ours.shape == theirs.shape, tensor
+        assert int(np.count_nonzero(ours != theirs)) == 0, f"{name}/{tensor}.bin differs from TFLM"
+
+
+def _same_pads(in_size: int, k: int, s: int) -> int:
+    out = -(-in_size // s)
+    return max((out - 1) * s + k - in_size, 0) // 2
+
+
+def _single_rounding_output(model, index: int, x: np.ndarray, oy: int, ox: int, c: int) -> int:
+    """One output value by spec 4.3 with single rounding, in Python integers (no refcodec kernel)."""
+    layer = model.layers[index]
+    in_zp = model.input_zero_point if index == 0 else model.layers[index - 1].output_zero_point
+    k, s = layer.kernel, layer.stride
+    top, left = _same_pads(x.shape[0], k, s), _same_pads(x.shape[1], k, s)
+    acc = int(layer.bias[c])
+    for ky in range(k):
+        iy = oy * s - top + ky
+        if not 0 <= iy < x.shape[0]:
+            continue
+        for kx in range(k):
+            ix = ox * s - left + kx
+            if not 0 <= ix < x.shape[1]:
+                continue
+            for ci in range(x.shape[2]):
+                acc += (int(x[iy, ix, ci]) - in_zp) * int(layer.weights[c, ky, kx, ci])
+    m, shift = int(layer.multiplier[c]), int(layer.shift[c])
+    total = 31 - shift
+    v = (acc * m + (1 << (total - 1))) >> total
+    v += layer.output_zero_point
+    return min(max(v, layer.act_min), layer.act_max)
+
+
+@pytest.mark.parametrize("name", SINGLE)
+def test_single_rounding_vector_layers_by_hand(name):
+    """Every output value of conv3 and a deterministic sample of conv1/conv2, computed by hand; and the vector
+    really differs from double rounding (so it tests the mode)."""
+    model = _model(name)
+    rng = np.random.default_rng(5)
+    tensors = ["input", "conv1", "conv2", "latent"]
+    for index, (src, dst) in enumerate(zip(tensors, tensors[1:])):
+        x, y = _tensor(name, src), _tensor(name, dst)
+        positions = list(np.ndindex(*y.shape)) if dst == "latent" else [
+            tuple(int(rng.integers(0, n)) for n in y.shape) for _ in range(300)]
+        for oy, ox, c in positions:
+            assert y[oy, ox, c] == _single_rounding_output(model, index, x, oy, ox, c), (dst, oy, ox, c)
+
+    from refcodec.model.encoder import run_encoder
+
+    double = run_encoder(model.with_rounding("double"), np.ascontiguousarray(
+        (_tensor(name, "input").astype(np.int16) + 128).astype(np.uint8)))
+    assert any(np.count_nonzero(double[t][0] != _tensor(name, t)) for t in ("conv1", "conv2", "latent")), \
+        "this single-rounding vector does not differ from double rounding anywhere"
+
+
+def test_vectors_cover_the_issue_list():
+    recs = [_record(n) for n in VECTORS]
+    assert {r["channels_sent"] for r in recs} == set(range(13))
+    assert {r["rounding"] for r in recs} == {"double", "single"}
+    assert {r["entropy"] for r in recs} == {"raw", "huffman"}
+    assert any(r["width"] % 8 and r["height"] % 8 for r in recs)
+    assert any(r["source"].startswith("kodak") for r in recs)
+    assert {"black", "white", "noise01"} <= {r["source"].split(":")[0] for r in recs}
+    assert any(r["model"]["name"].startswith("extreme") for r in recs)
+    extreme = load_model(ROOT / "models" / "extreme-double.npz")
+    shifts = np.concatenate([l.shift for l in extreme.layers])
+    mults = np.concatenate([l.multiplier for l in extreme.layers])
+    assert (mults == 0).any() and shifts.min() == -31 and shifts.max() > 0
+    assert {l.output_zero_point for l in extreme.layers} >= {-128, 127}
+    assert int(extreme.entropy.code_lengths.max()) == 15
+    total = sum(p.stat().st_size for p in ROOT.rglob("*") if p.is_file())
+    assert total < 4 << 20, f"vectors/ holds {total} bytes"
+
+
+def test_readme_lists_every_vector_and_invalid_stream():
+    readme = (ROOT / "README.md").read_text()
+    assert "| vector | what it tests |" in readme
+    for name in VECTORS:
+        assert f"| `{name}` |" in readme
+    for case in json.loads((ROOT / "invalid" / "invalid.json").read_text())["cases"]:
+        assert f"| `{case['file']}` | {case['error']} |" in readme
+
+
+INVALID = json.loads((ROOT / "invalid" / "invalid.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", INVALID, ids=[c["file"] for c in INVALID])
+def test_invalid_stream_is_rejected_at_the_right_stage(case):
+    """Header faults are caught by the header checks alone (spec 8.1 steps 1-2, before any packet);
+    packet faults pass the header and make decoding fail; E_MODEL is a ModelMismatchError."""
+    data = (ROOT / "invalid" / case["file"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == case["sha256"]
+    model = load_model(ROOT / "models" / f"{case['model']}.npz")
+    expected = ModelMismatchError if case["error"] == "E_MODEL" else BitstreamError
+    header_stage = case["error"] in HEADER_STAGE or (case["error"] in ("E_CRC", "E_TRUNCATED") and len(data) < 68) \
+        or (case["error"] == "E_CRC" and struct.unpack_from("<I", data, 64)[0] != _crc(data[:64]))
+    if header_stage:
+        with pytest.raises(expected):
+            check_model(StreamHeader.unpack(data), model)
+    else:
+        check_model(StreamHeader.unpack(data), model)
+        with pytest.raises(expected):
+            decode_symbols(data, model)
+    if case["error"] != "E_MODEL":
+        with pytest.raises(BitstreamError) as info:
+            decode_symbols(data, model)
+        assert not isinstance(info.value, ModelMismatchError)
+
+
+def _crc(data: bytes) -> int:
+    import zlib
+
+    return zlib.crc32(data) & 0xFFFFFFFF
