@@ -30,8 +30,8 @@ vectors: install
 vectors-check: install
 	$(BIN)/refcodec vectors check
 
-firmware:
-	$(MAKE) -C firmware
+firmware: install
+	$(MAKE) -C firmware REFCODEC=$(abspath $(BIN))/refcodec
 
 eval: install
 	mkdir -p results

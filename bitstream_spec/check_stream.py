@@ -27,7 +27,8 @@ def check_stream(data: bytes) -> dict:
     try:
         parsed = mcuc_construct.MCUCStream.parse(data)
     except Exception as exc:  # construct raises several ConstructError subclasses
-        raise StreamCheckError(f"grammar: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise StreamCheckError(f"grammar: {type(exc).__name__}: {first}") from exc
     h = parsed.header.body.value
     indices = [p.body.value.frame_index for p in parsed.packets]
     if indices != list(range(len(indices))):

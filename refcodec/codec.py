@@ -94,7 +94,8 @@ def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: 
                     f"frame size {shape[1]}x{shape[0]} exceeds the limit {IMPL_MAX_DIMENSION} (use --size)")
         elif rgb.shape != shape:
             raise InvalidArgumentError(
-                f"frame {i} is {rgb.shape[1]}x{rgb.shape[0]}, frame 0 is {shape[1]}x{shape[0]} (use --size to resize all)")
+                f"frame {i} is {rgb.shape[1]}x{rgb.shape[0]}, frame 0 is {shape[1]}x{shape[0]} "
+                "(use --size to resize all)")
         packets.append(encode_packet(frame_symbols(model, rgb), i, channels, bits, tables))
         if progress is not None:
             progress(1)

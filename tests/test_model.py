@@ -169,8 +169,8 @@ def test_model_file_garbage_and_missing(tmp_path):
 def test_entropy_tables_validated():
     with pytest.raises(InvalidArgumentError, match="Kraft"):
         EntropyTables(np.array([[1, 1, 1, 0]], np.uint8))
-    with pytest.raises(InvalidArgumentError, match="exceeds 16"):
-        EntropyTables(np.array([[17, 1, 2, 0]], np.uint8))
+    with pytest.raises(InvalidArgumentError, match="exceeds 15"):
+        EntropyTables(np.array([[16, 1, 2, 0]], np.uint8))
     m = make_random_model(0, bits=2)
     t = EntropyTables(np.tile(np.array([[1, 2, 3, 3]], np.uint8), (12, 1)))
     assert m.with_entropy(t).model_id != m.model_id

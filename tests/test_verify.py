@@ -218,3 +218,23 @@ def test_raw_rgb_input_and_multi_frame_dumps(tmp_path):
     rep = json.loads(res.stdout)
     assert rep["frames"] == 2 and rep["layers"]["latent"] == {"compared": 1536, "mismatches": 1}
     assert rep["first_mismatch"]["frame"] == 1 and rep["first_mismatch"]["layer"] == "latent"
+
+
+def test_hostile_firmware_streams_never_crash_verify():
+    """Truncations at many offsets and random byte corruptions: always a FAIL report, never an exception."""
+    model = load_model(MODEL)
+    frames = _frames()
+    data = (VECTOR / "stream.mcuc").read_bytes()
+    rng = np.random.default_rng(9)
+    candidates = [data[:n] for n in range(0, len(data), 23)]
+    for _ in range(40):
+        b = bytearray(data)
+        for pos in rng.integers(0, len(b), size=int(rng.integers(1, 4))):
+            b[pos] = int(rng.integers(0, 256))
+        candidates.append(bytes(b))
+    candidates.append(data + b"MCFP" + bytes(60))
+    for bad in candidates:
+        if bad == data:
+            continue
+        rep = verify(model, frames, stream=bad)
+        assert not rep.passed and rep.diagnoses, len(bad)

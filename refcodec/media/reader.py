@@ -49,6 +49,12 @@ def to_rgb8(img: np.ndarray, name: str) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+def _why(exc: BaseException) -> str:
+    """First line of an exception's message (or its type name): for one-line errors."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """One image file -> RGB uint8 [H, W, 3]; InputFileError when missing or unreadable."""
     import imageio.v3 as iio
@@ -59,7 +65,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     try:
         img = iio.imread(p)
     except Exception as exc:  # imageio raises many types for corrupt files
-        raise InputFileError(f"cannot read image '{p}': {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise InputFileError(f"cannot read image '{p}': {_why(exc)}") from None
     if img.ndim == 4:  # animated image: first frame
         img = img[0]
     return to_rgb8(img, str(p))
@@ -80,7 +86,7 @@ def _video(p: Path, max_frames: int | None) -> MediaSource:
         reader = iio2.get_reader(p, format="FFMPEG")
         meta = reader.get_meta_data()
     except Exception as exc:
-        raise InputFileError(f"cannot read video '{p}': {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise InputFileError(f"cannot read video '{p}': {_why(exc)}") from None
     fps = fps_fraction(float(meta.get("fps") or 0))
     n = None
     dur = meta.get("duration")
@@ -98,7 +104,7 @@ def _video(p: Path, max_frames: int | None) -> MediaSource:
         except InputFileError:
             raise
         except Exception as exc:
-            raise InputFileError(f"error decoding video '{p}': {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+            raise InputFileError(f"error decoding video '{p}': {_why(exc)}") from None
         finally:
             reader.close()
 

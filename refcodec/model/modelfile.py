@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from refcodec.bitstream.format import MAX_CODE_LENGTH
 from refcodec.errors import InvalidArgumentError, ModelFileError
 from refcodec.kernels.params import ConvParams, PerChannelQuantParams, check_rounding
 from refcodec.model.latent_quantizer import LQ_SHIFT, LatentQuantizer
@@ -44,7 +45,6 @@ from refcodec.model.topology import ENCODER_LAYERS, layer_geometry
 FORMAT_NAME = "refcodec-model"
 FORMAT_VERSION = 1
 MAX_MODEL_FILE_BYTES = 64 << 20
-MAX_CODE_LENGTH = 16
 INPUT_SCALE = float(np.float32(1.0 / 255.0))
 INPUT_ZERO_POINT = -128
 """Input conversion: int8 = pixel - 128, i.e. real value pixel / 255 with scale 1/255 and zero point -128."""
@@ -96,7 +96,8 @@ class EntropyTables:
             used = row[row > 0].astype(np.int64)
             kraft = int(np.sum(np.left_shift(1, MAX_CODE_LENGTH - used)))
             if used.size and kraft > (1 << MAX_CODE_LENGTH):
-                raise InvalidArgumentError(f"channel {c} code lengths violate the Kraft inequality ({kraft} > 2^16)")
+                raise InvalidArgumentError(
+                    f"channel {c} code lengths violate the Kraft inequality ({kraft} > 2^{MAX_CODE_LENGTH})")
 
 
 def make_layer(name: str, weights: np.ndarray, bias: np.ndarray, weight_scales: np.ndarray, input_scale: float,
