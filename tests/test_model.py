@@ -154,7 +154,7 @@ def test_model_file_tampering_detected(tmp_path):
 def test_model_file_never_unpickles(tmp_path):
     p = tmp_path / "evil.npz"
     np.savez(p, header=np.array([{"a": 1}], dtype=object))
-    with pytest.raises(ModelFileError, match="not a valid .npz"):
+    with pytest.raises(ModelFileError, match="pickled object data, which refcodec never loads"):
         load_model(p)
 
 
@@ -162,6 +162,9 @@ def test_model_file_garbage_and_missing(tmp_path):
     (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not a zip at all")
     with pytest.raises(ModelFileError, match="not a valid .npz"):
         load_model(tmp_path / "junk.npz")
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ModelFileError, match="not a zip archive"):
+        load_model(tmp_path / "text.npz")
     with pytest.raises(ModelFileError, match="cannot read model file"):
         load_model(tmp_path / "nope.npz")
 

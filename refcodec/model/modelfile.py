@@ -38,6 +38,7 @@ import numpy as np
 
 from refcodec.bitstream.format import MAX_CODE_LENGTH
 from refcodec.errors import InvalidArgumentError, ModelFileError
+from refcodec.io_utils import atomic_write
 from refcodec.kernels.params import ConvParams, PerChannelQuantParams, check_rounding
 from refcodec.model.latent_quantizer import LQ_SHIFT, LatentQuantizer
 from refcodec.model.topology import ENCODER_LAYERS, layer_geometry
@@ -272,12 +273,7 @@ def save_model(model: EncoderModel, path: str | os.PathLike) -> Path:
     header["model_id"] = model.model_id
     arrays["header"] = np.frombuffer(json.dumps(header, indent=1, sort_keys=True).encode("utf-8"), dtype=np.uint8)
     np.savez_compressed(buf, **arrays)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(buf.getvalue())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    atomic_write(path, buf.getvalue())
     return path
 
 
@@ -297,12 +293,19 @@ def load_model(path: str | os.PathLike) -> EncoderModel:
         size = path.stat().st_size
     except OSError as e:
         raise ModelFileError(f"cannot read model file {path}: {e.strerror or e}") from None
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"model file {path} is not a valid .npz (not a zip archive)")
     if size > MAX_MODEL_FILE_BYTES:
         raise ModelFileError(f"model file {path} is {size} bytes, over the {MAX_MODEL_FILE_BYTES}-byte limit")
     try:
         with np.load(path, allow_pickle=False) as z:
             files = {name: z[name] for name in z.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+    except ValueError as e:
+        if "pickle" in str(e):
+            raise ModelFileError(f"model file {path} is not a valid .npz: it holds pickled object data, "
+                                 "which refcodec never loads") from None
+        raise ModelFileError(f"model file {path} is not a valid .npz: {str(e).splitlines()[0] if str(e) else e}") from None
+    except (OSError, zipfile.BadZipFile, EOFError) as e:
         raise ModelFileError(f"model file {path} is not a valid .npz: {str(e).splitlines()[0] if str(e) else e}") from None
     try:
         header = json.loads(_arr(files, "header", np.uint8, path).tobytes().decode("utf-8"))
