@@ -38,8 +38,16 @@ eval: install
 	$(BIN)/refcodec eval ../shared/datasets/kodak --size 224 --json results/eval_kodak.json --plot results/eval_kodak.png
 	$(BIN)/python -m refcodec.eval.report results/eval_kodak.json
 
+DEMO_IN := vectors/kodim23_224/input.png
 demo: install
+	mkdir -p demo-out
 	$(BIN)/refcodec plan --size 224x224
+	$(BIN)/refcodec encode $(DEMO_IN) -o demo-out/example.mcuc --dump-layers demo-out/layers
+	$(BIN)/refcodec info demo-out/example.mcuc
+	$(BIN)/refcodec truncate demo-out/example.mcuc -o demo-out/example-k4.mcuc --channels 4
+	$(BIN)/refcodec decode demo-out/example.mcuc -o demo-out/example-k12.png
+	$(BIN)/refcodec decode demo-out/example-k4.mcuc -o demo-out/example-k4.png
+	@echo "demo: streams, layer dumps and decoded PNGs in demo-out/"
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache firmware/build
+	rm -rf build dist *.egg-info .pytest_cache firmware/build demo-out

@@ -3,7 +3,9 @@ PyTorch on the CPU, in the same run. Writes bench/results/decoder.json; prints i
 
     python bench/bench_decoder.py [--repeat 20] [--size 224]
 
-Target (issue 4): NumPy ms/frame within 1.2x of PyTorch CPU.
+Target (issue 4): NumPy ms/frame within 1.2x of PyTorch CPU. Wall times (the ratio) are medians of
+interleaved runs; process CPU times and the load average are recorded too, because on a shared machine
+other processes inflate wall times.
 """
 
 from __future__ import annotations
@@ -26,15 +28,17 @@ from refcodec.decoder.weights import find_bundled, read_decoder_weights  # noqa:
 from refcodec.io_utils import atomic_write  # noqa: E402
 
 
-def _time(fn, repeat: int) -> list[float]:
+def _time(fn, repeat: int) -> tuple[list[float], list[float]]:
+    """(wall ms, process CPU ms) of each call, after two warm-up calls."""
     fn()
     fn()  # warm-up (allocations, BLAS threads, torch's lazy init)
-    out = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
-        out.append((time.perf_counter() - t) * 1e3)
-    return out
+        wall.append((time.perf_counter() - t) * 1e3)
+        cpu.append((time.process_time() - c) * 1e3)
+    return wall, cpu
 
 
 def main() -> int:
@@ -65,16 +69,24 @@ def main() -> int:
     with torch.inference_mode():
         max_abs = float(np.abs(np_dec.decode(latent) - t_dec(x)[0].numpy().transpose(1, 2, 0)).max())
     # interleave the two so that load from other processes hits both alike
-    np_ms, torch_ms = [], []
+    np_ms, torch_ms, np_cpu, torch_cpu = [], [], [], []
     for _ in range(3):
-        np_ms += _time(lambda: np_dec.decode(latent), max(1, a.repeat // 3))
-        torch_ms += _time(run_torch, max(1, a.repeat // 3))
+        wall, cpu = _time(lambda: np_dec.decode(latent), max(1, a.repeat // 3))
+        np_ms += wall
+        np_cpu += cpu
+        wall, cpu = _time(run_torch, max(1, a.repeat // 3))
+        torch_ms += wall
+        torch_cpu += cpu
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     res = {
         "benchmark": "decoder", "size": [a.size, a.size], "weights": path.name,
         "params": int(sum(v.size for v in arrays.values())),
         "numpy_ms_median": round(float(np.median(np_ms)), 2), "numpy_ms_min": round(float(np.min(np_ms)), 2),
         "torch_ms_median": round(float(np.median(torch_ms)), 2), "torch_ms_min": round(float(np.min(torch_ms)), 2),
         "ratio_numpy_over_torch": round(float(np.median(np_ms) / np.median(torch_ms)), 3),
+        "numpy_cpu_ms_median": round(float(np.median(np_cpu)), 2),
+        "torch_cpu_ms_median": round(float(np.median(torch_cpu)), 2),
+        "load_average_1min_before": load,
         "target_ratio": 1.2, "max_abs_diff": max_abs, "repeat": len(np_ms),
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "numpy": np.__version__,
         "cpu_count": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),

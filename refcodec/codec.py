@@ -151,11 +151,13 @@ def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> Decoded
 
     model: checked against the header (ModelMismatchError) and supplies the Huffman tables; None is
     allowed for raw streams and for inspection (Huffman chunks then raise BitstreamError)."""
+    if model is not None and isinstance(data, (bytes, bytearray, memoryview)):
+        # spec §8.1 step 2: the header is checked against the model before any packet is parsed
+        check_model(StreamHeader.unpack(bytes(data)), model)
     parsed: ParsedStream = parse_stream(data, keep_going=keep_going)
     header = parsed.header
     tables = None
     if model is not None:
-        check_model(header, model)
         if model.entropy is not None:
             tables = np.asarray(model.entropy.code_lengths)
     out = DecodedStream(header, lost=list(parsed.lost), errors=list(parsed.errors))

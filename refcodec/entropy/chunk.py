@@ -21,7 +21,7 @@ def encode_channel(symbols: np.ndarray, bits: int, code_lengths: np.ndarray | No
     for Huffman, None for a raw stream."""
     sym = np.asarray(symbols).ravel()
     raw_len = raw_chunk_length(sym.size, bits)
-    if code_lengths is not None:
+    if code_lengths is not None and np.any(np.asarray(code_lengths)):  # all-zero table: raw (spec §6.4)
         nbits = huffman_coded_bits(sym, code_lengths)
         if nbits is not None and (nbits + 7) // 8 < raw_len:
             data = huffman_encode(sym, code_lengths)
@@ -37,6 +37,8 @@ def decode_channel(chunk: Chunk, bits: int, n: int, code_lengths: np.ndarray | N
     if chunk.mode == CHUNK_HUFFMAN:
         if code_lengths is None:
             raise BitstreamError("huffman chunk but no entropy tables (the model has none)")
+        if not np.any(np.asarray(code_lengths)):
+            raise BitstreamError("huffman chunk for a channel whose code table is empty")
         sym = huffman_decode(chunk.data, code_lengths, n)
         if sym.size and int(sym.max()) >= (1 << bits):
             raise BitstreamError(f"decoded symbol {int(sym.max())} does not fit in {bits} bits")
