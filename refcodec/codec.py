@@ -122,26 +122,34 @@ class DecodedStream:
 
 
 def check_model(header: StreamHeader, model) -> None:
-    """Spec §8.1 step 2: the stream must have been made with `model` (E_MODEL) and match its C and b."""
+    """Spec §8.1 step 2: the stream must have been made with `model` (model id differs: E_MODEL,
+    ModelMismatchError) and its header's channels and bits must be the model's C and b (E_HEADER)."""
     if header.model_id != model.model_id_bytes:
         raise ModelMismatchError(
             f"stream model id {header.model_id.hex()[:16]}... differs from the model's {model.model_id[:16]}..."
         )
-    if header.channels != model.channels or header.bits != int(model.latent_quantizer.bits):
+    bits = int(model.latent_quantizer.bits)
+    if header.channels != model.channels:
         raise BitstreamError(
-            f"stream has {header.channels} channels at {header.bits} bits, the model "
-            f"{model.channels} at {model.latent_quantizer.bits}"
+            f"stream header channels {header.channels} differs from the model's C = {model.channels} "
+            "(header offset 48)", "E_HEADER"
+        )
+    if header.bits != bits:
+        raise BitstreamError(
+            f"stream header bits {header.bits} differs from the model's b = {bits} (header offset 49)", "E_HEADER"
         )
 
 
-def _packet_symbols(pkt: FramePacket, header: StreamHeader, tables: np.ndarray | None) -> np.ndarray:
+def _packet_symbols(pkt: FramePacket, header: StreamHeader, tables: np.ndarray | None,
+                    offset: int | None = None) -> np.ndarray:
     lh, lw, C = header.latent_height, header.latent_width, header.channels
     out = np.zeros((lh, lw, C), dtype=np.uint8)
     for c, chunk in enumerate(pkt.chunks):
         try:
             sym = decode_channel(chunk, header.bits, lh * lw, None if tables is None else tables[c])
         except BitstreamError as exc:
-            raise BitstreamError(f"frame {pkt.frame_index}, channel {c}: {exc}") from None
+            where = "" if offset is None else f"packet at offset {offset}, "
+            raise exc.with_context(f"{where}frame {pkt.frame_index}, channel {c}") from None
         out[:, :, c] = sym.reshape(lh, lw)
     return out
 
@@ -149,8 +157,12 @@ def _packet_symbols(pkt: FramePacket, header: StreamHeader, tables: np.ndarray |
 def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> DecodedStream:
     """Parse a stream and entropy-decode every packet to symbols (no float step).
 
-    model: checked against the header (ModelMismatchError) and supplies the Huffman tables; None is
-    allowed for raw streams and for inspection (Huffman chunks then raise BitstreamError)."""
+    model: checked against the header before any packet is parsed (spec §8.1 step 2: ModelMismatchError
+    E_MODEL for another model id, BitstreamError E_HEADER for other channels or bits) and supplies the
+    Huffman tables; None is allowed for raw streams and for inspection (Huffman chunks then raise
+    BitstreamError E_CHUNK). Every BitstreamError carries the spec's class in `.code`.
+    keep_going: packet faults (E_SYNC, E_PACKET, E_CRC, E_ORDER, E_CHUNK, a cut last packet) are skipped
+    and the frame indices reported in `.lost`, one line per fault in `.errors` (spec §8.3)."""
     if model is not None and isinstance(data, (bytes, bytearray, memoryview)):
         # spec §8.1 step 2: the header is checked against the model before any packet is parsed
         check_model(StreamHeader.unpack(bytes(data)), model)
@@ -161,9 +173,9 @@ def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> Decoded
         if model.entropy is not None:
             tables = np.asarray(model.entropy.code_lengths)
     out = DecodedStream(header, lost=list(parsed.lost), errors=list(parsed.errors))
-    for pkt in parsed.packets:
+    for pkt, offset in zip(parsed.packets, parsed.packet_offsets):
         try:
-            sym = _packet_symbols(pkt, header, tables)
+            sym = _packet_symbols(pkt, header, tables, offset)
         except BitstreamError as exc:
             if not keep_going:
                 raise

@@ -69,32 +69,35 @@ class StreamHeader:
     def validate(self) -> None:
         """Check every field against spec §7.1 and the implementation limits (§10.2)."""
         if len(self.model_id) != 32:
-            raise BitstreamError(f"model id must be 32 bytes, got {len(self.model_id)}")
+            raise BitstreamError(f"model id must be 32 bytes, got {len(self.model_id)}", "E_HEADER")
         for name in ("width", "height"):
             v = getattr(self, name)
             if not 1 <= v <= 65535:
-                raise BitstreamError(f"{name} {v} outside [1, 65535]")
+                raise BitstreamError(f"{name} {v} outside [1, 65535]", "E_HEADER")
             if v > IMPL_MAX_DIMENSION:
-                raise BitstreamError(f"{name} {v} exceeds the implementation limit {IMPL_MAX_DIMENSION}")
+                raise BitstreamError(f"{name} {v} exceeds the implementation limit {IMPL_MAX_DIMENSION}", "E_HEADER")
         if (self.latent_width, self.latent_height) != latent_size(self.width, self.height):
             raise BitstreamError(
                 f"latent size {self.latent_width}x{self.latent_height} does not match "
-                f"ceil({self.width}/8)xceil({self.height}/8)"
+                f"ceil({self.width}/8)xceil({self.height}/8)", "E_HEADER"
             )
         if not 1 <= self.channels <= 255:
-            raise BitstreamError(f"channel count {self.channels} outside [1, 255]")
+            raise BitstreamError(f"channel count {self.channels} outside [1, 255]", "E_HEADER")
         if self.channels > IMPL_MAX_CHANNELS:
-            raise BitstreamError(f"channel count {self.channels} exceeds the implementation limit {IMPL_MAX_CHANNELS}")
+            raise BitstreamError(
+                f"channel count {self.channels} exceeds the implementation limit {IMPL_MAX_CHANNELS}", "E_HEADER")
         if not 1 <= self.bits <= MAX_BITS:
-            raise BitstreamError(f"bit depth {self.bits} outside [1, {MAX_BITS}]")
+            raise BitstreamError(f"bit depth {self.bits} outside [1, {MAX_BITS}]", "E_HEADER")
         if self.entropy_mode not in (STREAM_ENTROPY_RAW, STREAM_ENTROPY_HUFFMAN):
-            raise BitstreamError(f"unknown entropy mode {self.entropy_mode}")
+            raise BitstreamError(f"unknown entropy mode {self.entropy_mode}", "E_HEADER")
         if not 1 <= self.fps_num <= 0xFFFFFFFF or not 1 <= self.fps_den <= 0xFFFFFFFF:
-            raise BitstreamError(f"frame rate {self.fps_num}/{self.fps_den} must have both terms in [1, 2^32-1]")
+            raise BitstreamError(
+                f"frame rate {self.fps_num}/{self.fps_den} must have both terms in [1, 2^32-1]", "E_HEADER")
         if not 0 <= self.frame_count <= 0xFFFFFFFF:
-            raise BitstreamError(f"frame count {self.frame_count} outside [0, 2^32-1]")
+            raise BitstreamError(f"frame count {self.frame_count} outside [0, 2^32-1]", "E_HEADER")
         if raw_chunk_length(self.n_symbols, self.bits) > MAX_CHUNK_LENGTH:
-            raise BitstreamError(f"latent {self.latent_width}x{self.latent_height} at {self.bits} bits overflows a chunk")
+            raise BitstreamError(
+                f"latent {self.latent_width}x{self.latent_height} at {self.bits} bits overflows a chunk", "E_HEADER")
 
     def pack(self) -> bytes:
         """The 68 header bytes, CRC included."""
@@ -110,22 +113,23 @@ class StreamHeader:
     def unpack(cls, data: bytes) -> "StreamHeader":
         """Parse and check the header at the start of `data` (spec §8.1 steps 1-2)."""
         if len(data) < 4 or data[:4] != MAGIC:
-            raise BitstreamError(f"not an .mcuc stream: magic {bytes(data[:4])!r}, expected {MAGIC!r}")
+            raise BitstreamError(f"not an .mcuc stream: magic {bytes(data[:4])!r}, expected {MAGIC!r}", "E_MAGIC")
         if len(data) < HEADER_SIZE:
-            raise BitstreamError(f"truncated stream header: {len(data)} bytes, need {HEADER_SIZE}")
+            raise BitstreamError(f"truncated stream header: {len(data)} bytes, need {HEADER_SIZE}", "E_TRUNCATED")
         fields = _HEADER_STRUCT.unpack_from(data, 0)
         (_, version, flags, header_size, model_id, width, height, lw, lh,
          channels, bits, entropy_mode, reserved, fps_num, fps_den, frame_count) = fields
         (stored_crc,) = struct.unpack_from("<I", data, HEADER_SIZE - 4)
         computed = crc32(data[: HEADER_SIZE - 4])
         if stored_crc != computed:
-            raise BitstreamError(f"stream header CRC mismatch: stored 0x{stored_crc:08x}, computed 0x{computed:08x}")
+            raise BitstreamError(
+                f"stream header CRC mismatch: stored 0x{stored_crc:08x}, computed 0x{computed:08x}", "E_CRC")
         if version != VERSION:
-            raise BitstreamError(f"unsupported stream version {version} (this decoder reads {VERSION})")
+            raise BitstreamError(f"unsupported stream version {version} (this decoder reads {VERSION})", "E_VERSION")
         if header_size != HEADER_SIZE:
-            raise BitstreamError(f"header size {header_size}, expected {HEADER_SIZE}")
+            raise BitstreamError(f"header size {header_size}, expected {HEADER_SIZE}", "E_HEADER")
         if flags != 0 or reserved != 0:
-            raise BitstreamError(f"reserved header fields must be 0, got flags={flags} reserved={reserved}")
+            raise BitstreamError(f"reserved header fields must be 0, got flags={flags} reserved={reserved}", "E_HEADER")
         header = cls(bytes(model_id), width, height, channels, bits, entropy_mode, fps_num, fps_den,
                      frame_count, lw, lh)
         header.validate()
@@ -181,17 +185,20 @@ def parse_packet(data: bytes, offset: int, header: StreamHeader) -> tuple[FrameP
     """
     end = len(data)
     if end - offset < _PACKET_HEAD.size:
-        raise BitstreamError(f"truncated frame packet at offset {offset}: {end - offset} bytes left")
+        raise BitstreamError(f"truncated frame packet at offset {offset}: {end - offset} bytes left", "E_TRUNCATED")
     sync, frame_index, k, flags = _PACKET_HEAD.unpack_from(data, offset)
     if sync != PACKET_SYNC:
-        raise BitstreamError(f"bad packet sync {bytes(sync)!r} at offset {offset}, expected {PACKET_SYNC!r}")
+        raise BitstreamError(f"bad packet sync {bytes(sync)!r} at offset {offset}, expected {PACKET_SYNC!r}", "E_SYNC")
     if flags != 0:
-        raise BitstreamError(f"packet at offset {offset}: reserved flags {flags} must be 0")
+        raise BitstreamError(f"packet at offset {offset}: reserved flags {flags} must be 0", "E_PACKET")
     if k > header.channels:
-        raise BitstreamError(f"packet at offset {offset}: {k} channels present, stream has {header.channels}")
+        raise BitstreamError(
+            f"packet at offset {offset}: {k} channels present, stream has {header.channels}", "E_PACKET")
     pos = offset + _PACKET_HEAD.size
     if end - pos < CHUNK_ENTRY_SIZE * k + 4:
-        raise BitstreamError(f"truncated chunk table of packet at offset {offset}")
+        raise BitstreamError(
+            f"truncated chunk table of packet at offset {offset}: needs {CHUNK_ENTRY_SIZE * k + 4} bytes, "
+            f"{end - pos} left", "E_TRUNCATED")
     entries = []
     total = 0
     raw_len = raw_chunk_length(header.n_symbols, header.bits)
@@ -202,23 +209,28 @@ def parse_packet(data: bytes, offset: int, header: StreamHeader) -> tuple[FrameP
         if mode == CHUNK_RAW:
             if length != raw_len:
                 raise BitstreamError(
-                    f"packet at offset {offset}, channel {i}: raw chunk length {length}, expected {raw_len}"
+                    f"packet at offset {offset}, channel {i}: raw chunk length {length}, expected {raw_len}",
+                    "E_PACKET",
                 )
         elif mode == CHUNK_HUFFMAN:
             if header.entropy_mode != STREAM_ENTROPY_HUFFMAN:
-                raise BitstreamError(f"packet at offset {offset}, channel {i}: huffman chunk in a raw stream")
+                raise BitstreamError(
+                    f"packet at offset {offset}, channel {i}: huffman chunk in a raw stream", "E_PACKET"
+                )
             if not 1 <= length <= huff_max:
                 raise BitstreamError(
-                    f"packet at offset {offset}, channel {i}: huffman chunk length {length} outside [1, {huff_max}]"
+                    f"packet at offset {offset}, channel {i}: huffman chunk length {length} outside [1, {huff_max}]",
+                    "E_PACKET",
                 )
         else:
-            raise BitstreamError(f"packet at offset {offset}, channel {i}: unknown chunk mode {mode}")
+            raise BitstreamError(f"packet at offset {offset}, channel {i}: unknown chunk mode {mode}", "E_PACKET")
         entries.append((mode, length))
         total += length
     pos += CHUNK_ENTRY_SIZE * k
     if end - pos < total + 4:
         raise BitstreamError(
-            f"truncated frame packet at offset {offset}: chunks need {total + 4} bytes, {end - pos} left"
+            f"truncated frame packet at offset {offset}: chunks need {total + 4} bytes, {end - pos} left",
+            "E_TRUNCATED",
         )
     chunks = []
     for mode, length in entries:
@@ -229,7 +241,7 @@ def parse_packet(data: bytes, offset: int, header: StreamHeader) -> tuple[FrameP
     if stored_crc != computed:
         raise BitstreamError(
             f"packet CRC mismatch at offset {offset} (frame {frame_index}): "
-            f"stored 0x{stored_crc:08x}, computed 0x{computed:08x}"
+            f"stored 0x{stored_crc:08x}, computed 0x{computed:08x}", "E_CRC"
         )
     return FramePacket(frame_index, tuple(chunks)), pos + 4
 
@@ -247,11 +259,13 @@ class ParsedStream:
 
 
 def parse_stream(data: bytes, keep_going: bool = False) -> ParsedStream:
-    """Parse a whole stream (spec §8.1). Strict by default: the first violation raises BitstreamError.
+    """Parse a whole stream (spec §8.1). Strict by default: the first violation raises BitstreamError
+    whose `code` is the spec's error class (E_MAGIC ... E_ORDER; E_CHUNK comes from entropy decoding).
 
     With keep_going, a bad packet is skipped by searching for the next PACKET_SYNC whose packet
-    parses and passes its CRC (spec §8.3); frame indices that never arrive are listed in `lost`.
-    A bad stream header is never recoverable.
+    parses and passes its CRC (spec §8.3); frame indices that never arrive are listed in `lost`, and
+    `errors` gets one "[E_...] ..." line per fault (bytes after the last of frame_count packets end the
+    parse with an E_TRUNCATED line). A bad stream header is never recoverable.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InvalidArgumentError(f"stream must be bytes, got {type(data).__name__}")
@@ -263,26 +277,44 @@ def parse_stream(data: bytes, keep_going: bool = False) -> ParsedStream:
     lost: list[int] = []
     pos = HEADER_SIZE
     expected = 0
+    resynced = False  # keep_going: the previous region failed, so an index jump is its consequence
     while pos < len(data):
+        if header.frame_count and expected == header.frame_count:
+            # spec §7.4 / §8.1 step 3: nothing may follow the last of frame_count packets
+            exc = BitstreamError(
+                f"{len(data) - pos} trailing bytes at offset {pos} after the last of frame_count "
+                f"{header.frame_count} packets", "E_TRUNCATED"
+            )
+            if not keep_going:
+                raise exc
+            errors.append(str(exc))
+            break
         try:
             pkt, nxt = parse_packet(data, pos, header)
             if header.frame_count and pkt.frame_index >= header.frame_count:
                 raise BitstreamError(
-                    f"packet at offset {pos}: frame index {pkt.frame_index} >= frame count {header.frame_count}"
+                    f"packet at offset {pos}: frame index {pkt.frame_index} >= frame count {header.frame_count}",
+                    "E_ORDER",
                 )
             if pkt.frame_index != expected:
                 if not keep_going or pkt.frame_index < expected:
                     raise BitstreamError(
-                        f"packet at offset {pos}: frame index {pkt.frame_index}, expected {expected}"
+                        f"packet at offset {pos}: frame index {pkt.frame_index}, expected {expected}", "E_ORDER"
                     )
+                if not resynced:  # the jump is the fault itself: report it (spec §8.1 step 3d)
+                    errors.append(str(BitstreamError(
+                        f"packet at offset {pos}: frame index {pkt.frame_index}, expected {expected}; "
+                        f"frames {expected}..{pkt.frame_index - 1} lost", "E_ORDER")))
                 lost.extend(range(expected, pkt.frame_index))
         except BitstreamError as exc:
             if not keep_going:
                 raise
             errors.append(str(exc))
+            resynced = True
             nxt_sync = data.find(PACKET_SYNC, pos + 1)
             pos = nxt_sync if nxt_sync >= 0 else len(data)
             continue
+        resynced = False
         packets.append(pkt)
         offsets.append(pos)
         expected = pkt.frame_index + 1
@@ -290,7 +322,8 @@ def parse_stream(data: bytes, keep_going: bool = False) -> ParsedStream:
     if header.frame_count and expected < header.frame_count:
         if not keep_going:
             raise BitstreamError(
-                f"stream ends after {expected} frames, header says {header.frame_count}"
+                f"stream ends after {expected} frames at offset {pos}, header says frame_count "
+                f"{header.frame_count}", "E_TRUNCATED"
             )
         lost.extend(range(expected, header.frame_count))
     return ParsedStream(header, packets, lost, errors, offsets)

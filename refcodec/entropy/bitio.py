@@ -48,7 +48,7 @@ class BitReader:
 
     def read_bit(self) -> int:
         if self.pos >= 8 * len(self.data):
-            raise BitstreamError(f"chunk ends after {len(self.data)} bytes, more bits needed")
+            raise BitstreamError(f"chunk ends after {len(self.data)} bytes, more bits needed", "E_CHUNK")
         bit = (self.data[self.pos >> 3] >> (7 - (self.pos & 7))) & 1
         self.pos += 1
         return bit
@@ -63,9 +63,9 @@ class BitReader:
         """Spec §6.1: after the last symbol only zero padding bits (< 8) may remain."""
         total = 8 * len(self.data)
         if total - self.pos >= 8:
-            raise BitstreamError(f"chunk has {(total - self.pos) // 8} unused trailing bytes")
+            raise BitstreamError(f"chunk has {(total - self.pos) // 8} unused trailing bytes", "E_CHUNK")
         if self.pos < total and self.data[-1] & ((1 << (total - self.pos)) - 1):
-            raise BitstreamError("chunk padding bits are not zero")
+            raise BitstreamError("chunk padding bits are not zero", "E_CHUNK")
 
 
 def pack_codes(codes: np.ndarray, lengths: np.ndarray) -> bytes:
@@ -85,10 +85,10 @@ def unpack_fixed(data: bytes, bits: int, n: int) -> np.ndarray:
     bytes with zero padding (BitstreamError otherwise)."""
     expected = (n * bits + 7) // 8
     if len(data) != expected:
-        raise BitstreamError(f"raw chunk has {len(data)} bytes, expected {expected}")
+        raise BitstreamError(f"raw chunk has {len(data)} bytes, expected {expected}", "E_CHUNK")
     allbits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
     if allbits[n * bits :].any():
-        raise BitstreamError("chunk padding bits are not zero")
+        raise BitstreamError("chunk padding bits are not zero", "E_CHUNK")
     b = allbits[: n * bits].reshape(n, bits).astype(np.int64)
     weights = (1 << np.arange(bits - 1, -1, -1)).astype(np.int64)
     return b @ weights

@@ -36,11 +36,11 @@ def decode_channel(chunk: Chunk, bits: int, n: int, code_lengths: np.ndarray | N
         return raw_unpack(chunk.data, bits, n)
     if chunk.mode == CHUNK_HUFFMAN:
         if code_lengths is None:
-            raise BitstreamError("huffman chunk but no entropy tables (the model has none)")
+            raise BitstreamError("huffman chunk but no entropy tables (the model has none)", "E_CHUNK")
         if not np.any(np.asarray(code_lengths)):
-            raise BitstreamError("huffman chunk for a channel whose code table is empty")
+            raise BitstreamError("huffman chunk for a channel whose code table is empty", "E_CHUNK")
         sym = huffman_decode(chunk.data, code_lengths, n)
         if sym.size and int(sym.max()) >= (1 << bits):
-            raise BitstreamError(f"decoded symbol {int(sym.max())} does not fit in {bits} bits")
+            raise BitstreamError(f"decoded symbol {int(sym.max())} does not fit in {bits} bits", "E_CHUNK")
         return sym
-    raise BitstreamError(f"unknown chunk mode {chunk.mode}")
+    raise BitstreamError(f"unknown chunk mode {chunk.mode}", "E_PACKET")

@@ -120,13 +120,13 @@ def huffman_decode(data: bytes, lengths: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros(n, dtype=np.int64)
     pos = _decode_kernel(buf, n, bl_count, sorted_symbols, out)
     if pos == -1:
-        raise BitstreamError(f"huffman chunk of {len(data)} bytes ends before all {n} symbols are decoded")
+        raise BitstreamError(f"huffman chunk of {len(data)} bytes ends before all {n} symbols are decoded", "E_CHUNK")
     if pos == -2:
-        raise BitstreamError("huffman chunk holds a bit pattern that is not a code")
+        raise BitstreamError("huffman chunk holds a bit pattern that is not a code", "E_CHUNK")
     if len(data) != (pos + 7) // 8:
-        raise BitstreamError(f"huffman chunk has {len(data)} bytes, its {n} codes use {(pos + 7) // 8}")
+        raise BitstreamError(f"huffman chunk has {len(data)} bytes, its {n} codes use {(pos + 7) // 8}", "E_CHUNK")
     if pos % 8 and buf[-1] & ((1 << (8 - pos % 8)) - 1):
-        raise BitstreamError("chunk padding bits are not zero")
+        raise BitstreamError("chunk padding bits are not zero", "E_CHUNK")
     return out.astype(np.uint8)
 
 

@@ -7,8 +7,8 @@ saturates the same way); latent += U(-step/2, step/2) with step = 2A / (2^train_
 latent quantizer); stochastic tail-drop: sample i keeps the first k_i channels, k_i uniform in 1..12, the
 rest are exactly 0; x_hat = decoder(latent). Loss = (1 - w) (1 - MS-SSIM) + w L1 + p mean(relu(|pre| - A)^2).
 
-Checkpoints (torch.save of state dicts, never committed) go to OUT/ckpt.pt every --ckpt-every seconds
-and at the end; log lines (JSON) to OUT/log.jsonl; progress on stderr.
+Checkpoints (torch.save of state dicts, never committed) go to OUT/ckpt.pt every --ckpt-every seconds,
+at the end and on SIGTERM; log lines (JSON) to OUT/log.jsonl; progress on stderr.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -107,9 +108,15 @@ def train(cfg: TrainConfig, steps: int, out: Path, resume: bool = False, data_di
         return {"config": cfg.to_dict(), "encoder": enc.state_dict(), "decoder": dec.state_dict(),
                 "optimizer": opt.state_dict(), "step": step, "seconds": seconds}
 
+    stop = []
+    old_handler = None
+    try:  # SIGTERM: finish the current step, write the checkpoint, return
+        old_handler = signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+    except ValueError:  # not in the main thread
+        pass
     enc.train()
     dec.train()
-    while step < steps:
+    while step < steps and not stop:
         cur_lr = base_lr * min(1.0, (step + 1) / cfg.warmup) if cfg.warmup else base_lr
         for g in opt.param_groups:
             g["lr"] = cur_lr
@@ -137,6 +144,8 @@ def train(cfg: TrainConfig, steps: int, out: Path, resume: bool = False, data_di
     final = state()
     save_checkpoint(ckpt_path, final)
     log.close()
+    if old_handler is not None:
+        signal.signal(signal.SIGTERM, old_handler)
     return final
 
 
