@@ -188,3 +188,17 @@ def test_random_model_uses_the_int8_range():
         assert x.dtype == np.int8 and x.ndim == 4
         # not all saturated, not all at the zero point
         assert 8 < len(np.unique(x)) and np.mean(np.abs(x.astype(int)) == 127) < 0.5
+
+
+def test_model_whose_accumulator_may_overflow_is_rejected():
+    """Spec §4.3: B[c] = 255 * sum|w[c]| + |bias[c]| must stay below 2^31."""
+    from refcodec.model.modelfile import make_layer
+
+    w = np.full((16, 7, 7, 3), 127, np.int8)  # 255 * 127 * 147 = 4,760,595
+    ok_bias = np.full(16, (1 << 31) - 1 - 255 * 127 * 147, np.int64).astype(np.int32)
+    scales = np.full(16, 1e-3, np.float32)
+    make_layer("conv1", w, ok_bias, scales, 1 / 255, 0.5, -128, 2, "relu")
+    bad_bias = ok_bias.copy()
+    bad_bias[5] += 1
+    with pytest.raises(InvalidArgumentError, match="output channel 5 may overflow"):
+        make_layer("conv1", w, bad_bias, scales, 1 / 255, 0.5, -128, 2, "relu")

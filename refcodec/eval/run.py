@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from refcodec.errors import BitstreamError, InvalidArgumentError
+from refcodec.errors import InvalidArgumentError, RefcodecError
 from refcodec.eval.bdrate import bd_rate
 from refcodec.eval.jpeg import DEFAULT_QUALITIES, SUBSAMPLING, jpeg_sweep
 from refcodec.eval.metrics import ms_ssim, ms_ssim_db, psnr, to_float01
@@ -50,7 +50,7 @@ def codec_points(rgb: np.ndarray, model, decoder, channels: Sequence[int] | None
         data = truncate_stream(full, channels=k)
         decoded = decode_stream(data, model, decoder=decoder)
         if len(decoded.frames) != 1 or decoded.lost:
-            raise BitstreamError(f"decoding the k={k} stream gave {len(decoded.frames)} frames, lost {decoded.lost}")
+            raise RefcodecError(f"decoding the k={k} stream gave {len(decoded.frames)} frames, lost {decoded.lost}")
         rec = to_float01(quantize8(decoded.frames[0]))
         out.append(
             {

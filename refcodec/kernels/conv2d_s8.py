@@ -67,12 +67,26 @@ def check_conv_args(input, weights, bias, conv_params, quant_params, rounding):
     ow = output_size(x.shape[2], kw, p.stride_w, p.pad_left, p.pad_right)
     if oh <= 0 or ow <= 0:
         raise InvalidArgumentError(f"output size {oh}x{ow} <= 0 for input {x.shape[1]}x{x.shape[2]}, kernel {kh}x{kw}")
-    bound = 255 * np.abs(w.astype(np.int64)).reshape(c_out, -1).sum(axis=1)
-    if bias is not None:
-        bound = bound + np.abs(bias.astype(np.int64))
-    if bound.max() >= 1 << 31:
-        raise InvalidArgumentError(f"accumulator bound {int(bound.max())} may overflow int32")
+    check_accumulator_bound(w, bias)
     return x, squeeze, bias, oh, ow
+
+
+def accumulator_bound(weights: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
+    """B[c] = 255 * sum|w[c]| + |bias[c]| (int64 [C_out]): no partial sum of output channel c can exceed it,
+    since |input + input_offset| <= 255 (spec §4.3)."""
+    w = np.asarray(weights).astype(np.int64)
+    bound = 255 * np.abs(w).reshape(w.shape[0], -1).sum(axis=1)
+    if bias is not None:
+        bound = bound + np.abs(np.asarray(bias).astype(np.int64))
+    return bound
+
+
+def check_accumulator_bound(weights: np.ndarray, bias: np.ndarray | None) -> None:
+    """Reject a layer whose int32 accumulator could overflow (B[c] >= 2^31), where TFLM's int32 sum would wrap."""
+    bound = accumulator_bound(weights, bias)
+    if bound.max() >= 1 << 31:
+        c = int(np.argmax(bound))
+        raise InvalidArgumentError(f"accumulator bound {int(bound[c])} of output channel {c} may overflow int32")
 
 
 def conv2d_s8(input, weights, bias, conv_params: ConvParams, quant_params: PerChannelQuantParams,

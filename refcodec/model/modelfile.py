@@ -105,6 +105,7 @@ def make_layer(name: str, weights: np.ndarray, bias: np.ndarray, weight_scales: 
                output_scale: float, output_zero_point: int, stride: int, activation: str) -> ConvLayer:
     """Build a ConvLayer, deriving multipliers, shifts and activation bounds as TFLM does."""
     from refcodec.kernels.activation import activation_bounds
+    from refcodec.kernels.conv2d_s8 import check_accumulator_bound
     from refcodec.kernels.quantize_multiplier import per_channel_multipliers
 
     weights = np.ascontiguousarray(weights)
@@ -125,6 +126,7 @@ def make_layer(name: str, weights: np.ndarray, bias: np.ndarray, weight_scales: 
         raise InvalidArgumentError(f"{name}: output scale {output_scale} must be finite and > 0")
     if not -128 <= int(output_zero_point) <= 127:
         raise InvalidArgumentError(f"{name}: output zero point {output_zero_point} outside [-128, 127]")
+    check_accumulator_bound(weights, bias)  # spec §4.3: a model whose accumulator may overflow is invalid
     mult, shift = per_channel_multipliers(_f32(input_scale), weight_scales, _f32(output_scale))
     act_min, act_max = activation_bounds(activation, _f32(output_scale), int(output_zero_point))
     return ConvLayer(name, weights, bias, weight_scales, _f32(output_scale), int(output_zero_point), int(stride),
