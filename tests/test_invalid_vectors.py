@@ -204,3 +204,13 @@ def test_every_decoder_raise_site_names_a_class():
                 where = f"{path.relative_to(REPO)}:{node.lineno}"
                 assert isinstance(code, ast.Constant) and code.value in SPEC_CODES, where
     assert seen >= 30
+
+
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_container_description_agrees(case):
+    """The machine-readable description (bitstream_spec/mcuc_construct.py) rejects every container fault;
+    only faults it cannot see (another model's id, the bits inside a chunk) parse with it."""
+    from spec_check import spec_rejects
+
+    data = (INVALID / case["file"]).read_bytes()
+    assert spec_rejects(data) == (case["error"] not in ("E_MODEL", "E_CHUNK")), case["error"]
