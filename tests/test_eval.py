@@ -272,3 +272,14 @@ def test_cli_eval_end_to_end_two_images(tmp_path):
     assert set(res["bd_rate"]) == {"jpeg420", "jpeg444"}
     assert [s["k"] for s in res["ordering"]["steps"]] == list(range(2, 13))
     assert "ordering:" in r.output and png.stat().st_size > 1000
+
+
+def test_encode_resize_is_the_eval_preparation():
+    """`refcodec encode --size 224x224` and `refcodec eval` prepare images identically (the paper's protocol),
+    on landscape, portrait and BSDS-like (non-integer aspect) images."""
+    from refcodec.media.resize import resize_frame
+
+    rng = np.random.default_rng(0)
+    for h, w in ((512, 768), (768, 512), (321, 481), (481, 321), (224, 224), (100, 90)):
+        img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        assert np.array_equal(resize_frame(img, (224, 224)), prepare_array(img)), (h, w)

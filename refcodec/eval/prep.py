@@ -15,22 +15,19 @@ import numpy as np
 from PIL import Image
 
 from refcodec.errors import InputFileError, InvalidArgumentError
+from refcodec.media.resize import centre_crop_box, cover_size
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
 
 
 def resized_size(width: int, height: int, size: int) -> tuple[int, int]:
     """(new_width, new_height) with the shorter side == size, as torchvision's Resize(int)."""
-    if width <= height:
-        return size, int(size * height / width)
-    return int(size * width / height), size
+    return cover_size(width, height, size, size)
 
 
 def crop_box(width: int, height: int, size: int) -> tuple[int, int, int, int]:
     """(left, top, right, bottom) of the centre crop, as torchvision's CenterCrop."""
-    top = int(round((height - size) / 2.0))
-    left = int(round((width - size) / 2.0))
-    return left, top, left + size, top + size
+    return centre_crop_box(width, height, size, size)
 
 
 def prepare_pil(img: Image.Image, size: int = 224) -> np.ndarray:
