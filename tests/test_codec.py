@@ -135,24 +135,6 @@ def test_video_clips_round_trip_symbols(model, clip):
         assert np.array_equal(s, frame_symbols(model, f))
 
 
-def test_header_checked_against_model_before_packets():
-    """Spec §8.1 step 2: a header whose bit depth differs from the model's is a header error, even when
-    the packets that follow would not parse with it (vectors/invalid 10 and 11)."""
-    import pytest
-
-    from refcodec.codec import decode_symbols
-    from refcodec.errors import ModelMismatchError
-    from refcodec.vectors import generate  # noqa: F401  (vectors exist for this case too)
-    from refcodec.model.random_model import make_random_model
-
-    model = make_random_model(0)
-    rgb = np.random.default_rng(0).integers(0, 256, (16, 16, 3), dtype=np.uint8)
-    stream = bytearray(encode_frames([rgb], model, entropy="raw"))
-    other = make_random_model(0, bits=4)
-    with pytest.raises(ModelMismatchError):
-        decode_symbols(bytes(stream), other)
-
-
 def test_all_zero_code_table_falls_back_to_raw():
     from refcodec.bitstream.format import CHUNK_RAW
     from refcodec.entropy.chunk import decode_channel, encode_channel

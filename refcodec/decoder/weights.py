@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from refcodec.errors import InputFileError, ModelFileError
+from refcodec.io_utils import atomic_write
 
 FORMAT = "refcodec-decoder"
 VERSION = 1
@@ -44,9 +45,7 @@ def write_decoder_weights(arrays: dict[str, np.ndarray], meta: dict, folder: Pat
     if len(data) > MAX_BYTES:
         raise ModelFileError(f"decoder weights of {len(data)} bytes exceed the {MAX_BYTES} byte limit")
     path = folder / f"decoder-{_sha256(data)[:8]}.npz"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    atomic_write(path, data)
     if replace_existing:
         for old in folder.glob("decoder-*.npz"):
             if old != path:

@@ -32,17 +32,11 @@ import numpy as np
 import tflite
 
 from refcodec.errors import InvalidArgumentError
+from refcodec.model.topology import same_padding
 
 _PADDING = {"SAME": tflite.Padding.SAME, "VALID": tflite.Padding.VALID}
 _ACTIVATION = {"none": tflite.ActivationFunctionType.NONE, "relu": tflite.ActivationFunctionType.RELU,
                "relu6": tflite.ActivationFunctionType.RELU6}
-
-
-def same_padding(in_size: int, kernel: int, stride: int) -> tuple[int, int, int]:
-    """TFLM SAME padding along one axis: (out_size, pad_before, pad_after)."""
-    out = (in_size + stride - 1) // stride
-    total = max(0, (out - 1) * stride + kernel - in_size)
-    return out, total // 2, total - total // 2
 
 
 def _out_size(padding: str, in_size: int, kernel: int, stride: int) -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import sys
 import time
@@ -25,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from refcodec.io_utils import atomic_path
 from refcodec.training.config import TrainConfig, get_config
 from refcodec.training.data import DEFAULT_TRAIN_DIR, CropSampler, load_images
 from refcodec.training.msssim import ms_ssim
@@ -63,9 +63,8 @@ def loss_fn(x, x_hat, pre, cfg: TrainConfig):
 
 
 def save_checkpoint(path: Path, state: dict) -> None:
-    tmp = path.with_suffix(".pt.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def load_checkpoint(path: Path) -> dict:

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -33,6 +31,7 @@ import numpy as np
 
 from refcodec import __version__
 from refcodec.errors import InputFileError, InvalidArgumentError
+from refcodec.io_utils import atomic_write
 from refcodec.vectors.models import MODEL_NAMES, conformance_model
 
 GENERATOR_VERSION = "1.0"
@@ -475,17 +474,7 @@ def generate(root: Path | None = None) -> dict[str, bytes]:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; vector files are for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, data)
 
 
 def make_vectors(root: str | Path) -> int:
