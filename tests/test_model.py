@@ -87,6 +87,17 @@ def test_latent_quantizer_from_ranges_covers_range():
     assert lq.quantize(lat).tolist() == [[0, 0], [31, 31]]
 
 
+def test_latent_quantizer_fewer_levels_is_coarser():
+    # [0, 110] over 12 levels: step 10 int8 units, mult = round(11 * 65536 / 110) = 6554; symbols 12..15 unused
+    lq = LatentQuantizer.from_ranges(4, np.array([0]), np.array([110]), levels=12)
+    assert lq.mult.tolist() == [6554]
+    lat = np.array([[0], [4], [5], [15], [110], [127]], np.int8)
+    # 5 * 6554 + 2^15 = 65538 >> 16 = 1 (half up); 127 -> (127 * 6554 + 2^15) >> 16 = 13
+    assert lq.quantize(lat)[:, 0].tolist() == [0, 0, 1, 2, 11, 13]
+    with pytest.raises(InvalidArgumentError, match="levels 17"):
+        LatentQuantizer.from_ranges(4, np.array([0]), np.array([110]), levels=17)
+
+
 def test_latent_quantizer_rejects_bad_params():
     with pytest.raises(InvalidArgumentError, match="bits 9"):
         LatentQuantizer(9, np.zeros(1, np.int32), np.ones(1, np.int32), np.zeros((1, 512), np.float32))

@@ -61,6 +61,19 @@ def test_tiny_pipeline_end_to_end(tmp_path):
         img = np_dec.decode(y)
         assert img.shape == (64, 96, 3) and np.all((img >= 0) & (img <= 1))
 
+    # continue training the exported decoder with a coarser latent quantizer (no stage-1 checkpoint needed)
+    res = pipeline.main(["finetune", "--from", str(tmp_path / "assets"), "--config", "tiny", "--steps", "2",
+                         "--levels", "12", "--images", "2", "--out", str(tmp_path / "ft2"),
+                         "--assets", str(tmp_path / "assets2")])
+    assert res == 0
+    (enc2,) = (tmp_path / "assets2").glob("encoder-*.npz")
+    m2 = load_model(enc2)
+    assert m2.layers[0].weights.tobytes() == loaded.layers[0].weights.tobytes()  # the INT8 encoder is unchanged
+    assert m2.meta["training"]["finetune_steps"] == 2 and m2.meta["training"]["latent_levels"] == 12
+    assert np.all(m2.latent_quantizer.mult < loaded.latent_quantizer.mult)  # coarser step
+    assert load_decoder(next((tmp_path / "assets2").glob("decoder-*.npz"))).decode(
+        dequantize_latent(m2, m2.latent_quantizer.quantize(lat[0]), 12)).shape == (64, 96, 3)
+
 
 def test_encoder_padding_matches_topology():
     enc = Encoder()

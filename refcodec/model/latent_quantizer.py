@@ -91,14 +91,17 @@ class LatentQuantizer:
         return np.clip(r, -128, 127).astype(np.float32)
 
     @classmethod
-    def from_ranges(cls, bits: int, lo: np.ndarray, hi: np.ndarray) -> "LatentQuantizer":
-        """Uniform quantizer mapping [lo[c], hi[c]] (int8 units) onto 2^bits levels:
-        mult = round((2^bits - 1) * 2^16 / (hi - lo))."""
+    def from_ranges(cls, bits: int, lo: np.ndarray, hi: np.ndarray, levels: int | None = None) -> "LatentQuantizer":
+        """Uniform quantizer mapping [lo[c], hi[c]] (int8 units) onto `levels` levels (default 2^bits; fewer
+        gives a coarser step, the symbols above stay unused): mult = round((levels - 1) * 2^16 / (hi - lo))."""
+        levels = (1 << bits) if levels is None else int(levels)
+        if not 2 <= levels <= (1 << bits):
+            raise InvalidArgumentError(f"latent quantizer levels {levels} outside [2, 2^{bits}]")
         lo = np.asarray(lo, dtype=np.int64)
         hi = np.asarray(hi, dtype=np.int64)
         if np.any(hi <= lo):
             raise InvalidArgumentError(f"latent ranges need hi > lo, got lo={lo.tolist()} hi={hi.tolist()}")
-        mult = np.floor(((1 << bits) - 1) * (1 << LQ_SHIFT) / (hi - lo) + 0.5).astype(np.int64)
+        mult = np.floor((levels - 1) * (1 << LQ_SHIFT) / (hi - lo) + 0.5).astype(np.int64)
         mult = np.clip(mult, 1, MAX_MULT - 1).astype(np.int32)
         lo32 = lo.astype(np.int32)
         return cls(int(bits), lo32, mult, cls.bin_centres(bits, lo32, mult))

@@ -24,7 +24,9 @@ def int8_latents(model: EncoderModel, images: list[np.ndarray]) -> list[np.ndarr
 
 
 def fit_latent_quantizer(latents: list[np.ndarray], bits: int, low_pct: float = 0.05,
-                         high_pct: float = 99.95) -> LatentQuantizer:
+                         high_pct: float = 99.95, levels: int | None = None) -> LatentQuantizer:
+    """lo/hi per channel from percentiles of the int8 latents, spread over `levels` (default 2^bits) uniform
+    levels, recon = centroids (fit_recon)."""
     if not 1 <= bits <= 8:
         raise InvalidArgumentError(f"latent bits {bits} outside [1, 8]")
     flat = np.concatenate([l.reshape(-1, l.shape[-1]) for l in latents]).astype(np.int64)
@@ -33,7 +35,12 @@ def fit_latent_quantizer(latents: list[np.ndarray], bits: int, low_pct: float = 
     hi = np.maximum(hi, lo + 1)
     lo = np.clip(lo, -128, 126)
     hi = np.clip(hi, lo + 1, 127)
-    lq = LatentQuantizer.from_ranges(bits, lo, hi)
+    return fit_recon(LatentQuantizer.from_ranges(bits, lo, hi, levels), latents)
+
+
+def fit_recon(lq: LatentQuantizer, latents: list[np.ndarray]) -> LatentQuantizer:
+    """recon[c][s] = mean of the int8 latent values that map to symbol s (the bin centre where none does)."""
+    flat = np.concatenate([l.reshape(-1, l.shape[-1]) for l in latents]).astype(np.int64)
     sym = lq.quantize(flat.astype(np.int8))
     recon = lq.recon.astype(np.float64).copy()
     for c in range(flat.shape[1]):

@@ -3,12 +3,19 @@
     python -m refcodec.training.pipeline sweep-bits --ckpt runs/NAME/ckpt.pt [--bits 3 4 5 6]
     python -m refcodec.training.pipeline export --ckpt runs/NAME/ckpt.pt --bits B --finetune-steps N \
         --out runs/NAME/ft [--assets refcodec/assets] [--resume]
+    python -m refcodec.training.pipeline finetune --steps N --out runs/NAME/ft2 [--from refcodec/assets]
+        [--assets refcodec/assets] [--resume]
     python -m refcodec.training.pipeline quick-eval [--images ../shared/datasets/kodak] [--size 224]
 
 export: PTQ of the encoder calibrated on training images (refcodec.training.ptq), the latent quantizer and
 Huffman tables fitted on the bit-exact INT8 latents of the training images (refcodec.training.calibrate),
 then fine-tuning of the decoder on the dequantized INT8 latents (tail-drop as in stage 1), then
 save_model -> ASSETS/encoder-<id8>.npz and ASSETS/decoder-<hash8>.npz (older ones there are replaced).
+
+finetune: continue training the decoder of an exported model (encoder-*.npz + decoder-*.npz in --from) on
+the dequantized INT8 latents of the training images, the INT8 encoder and latent quantizer unchanged (the
+stage-1 checkpoint is not needed), then write both files to --assets (the model file's meta records the
+extra steps; its tables are refitted, so its model id may change).
 
 Training images are prepared like the evaluation images but uncropped: shorter side resized to 224
 (Pillow bilinear, antialiased), then padded to a multiple of 8. Kodak is only used by quick-eval.
@@ -240,6 +247,46 @@ def cmd_export(a) -> dict:
             "finetune": ft}
 
 
+def load_exported(folder: Path) -> tuple[EncoderModel, Decoder, dict]:
+    """The encoder model file and the PyTorch decoder (with its weight-file meta) exported to `folder`."""
+    from refcodec.decoder.weights import find_bundled, read_decoder_weights
+    from refcodec.model.modelfile import load_model
+
+    encs = sorted(Path(folder).glob("encoder-*.npz"))
+    if len(encs) != 1:
+        raise InvalidArgumentError(f"expected one encoder-*.npz in {str(folder)!r}, found {len(encs)}")
+    arrays, meta = read_decoder_weights(find_bundled(folder))
+    dec = Decoder(tuple(meta["widths"]), tuple(meta["blocks"]))
+    dec.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in arrays.items()})
+    return load_model(encs[0]), dec.eval(), meta
+
+
+def cmd_finetune(a) -> dict:
+    model, dec, dec_meta = load_exported(a.source)
+    cfg = get_config(a.config)
+    torch.set_num_threads(cfg.threads)
+    images = training_set(a.images, flips=True)
+    lat = int8_latents(model, images)
+    log(f"{len(images)} prepared training images and their INT8 latents")
+    lq = model.latent_quantizer
+    if a.levels is not None:
+        lq = fit_latent_quantizer(lat, lq.bits, levels=a.levels)
+        model = with_quantizer(model, lq, model.entropy)
+        log(f"latent quantizer refitted on {a.levels} levels: lo={lq.lo.tolist()} mult={lq.mult.tolist()}")
+    training = dict(model.meta.get("training", {}))
+    prev = int(training.get("finetune_steps", 0))
+    ft = finetune_decoder(dec, model, images, lat, cfg, a.steps, a.lr, a.out, a.resume)
+    training.update(finetune_steps=prev + ft["steps"],
+                    finetune_cpu_seconds=round(float(training.get("finetune_cpu_seconds", 0.0)) + ft["seconds"], 1),
+                    finetune_runs=training.get("finetune_runs", []) + [{"steps": ft["steps"], "lr": a.lr}],
+                    **({} if a.levels is None else {"latent_levels": a.levels}))
+    model = with_quantizer(model, lq, fit_tables(lq, lat))
+    model = EncoderModel(model.layers, model.rounding, model.latent_quantizer, model.entropy,
+                         dict(model.meta, training=training), model.input_scale, model.input_zero_point)
+    enc_path, dec_path = export_assets(model, dec, a.assets)
+    return {"encoder": str(enc_path), "decoder": str(dec_path), "model_id": model.model_id, "finetune": ft}
+
+
 def cmd_quick_eval(a) -> dict:
     from refcodec.decoder import load_decoder
     from refcodec.decoder.weights import find_bundled
@@ -277,13 +324,24 @@ def main(argv=None) -> int:
     e.add_argument("--out", type=Path, required=True)
     e.add_argument("--assets", type=Path, default=ASSETS_DIR)
     e.add_argument("--resume", action="store_true")
+    f = sub.add_parser("finetune")
+    f.add_argument("--from", dest="source", type=Path, default=ASSETS_DIR)
+    f.add_argument("--config", default="cpu")
+    f.add_argument("--steps", type=int, required=True)
+    f.add_argument("--levels", type=int, default=None,
+                   help="refit the latent quantizer: the calibrated range over this many levels (<= 2^bits)")
+    f.add_argument("--lr", type=float, default=2e-4)
+    f.add_argument("--images", type=int, default=None, help="use the first N training images (default all)")
+    f.add_argument("--out", type=Path, required=True)
+    f.add_argument("--assets", type=Path, default=ASSETS_DIR)
+    f.add_argument("--resume", action="store_true")
     q = sub.add_parser("quick-eval")
     q.add_argument("--images", type=Path, default=KODAK_DIR)
     q.add_argument("--size", type=int, default=224)
     q.add_argument("--limit", type=int, default=None)
     q.add_argument("--assets", type=Path, default=ASSETS_DIR)
     a = ap.parse_args(argv)
-    res = {"sweep-bits": cmd_sweep_bits, "export": cmd_export, "quick-eval": cmd_quick_eval}[a.cmd](a)
+    res = {"sweep-bits": cmd_sweep_bits, "export": cmd_export, "finetune": cmd_finetune, "quick-eval": cmd_quick_eval}[a.cmd](a)
     print(json.dumps(res, indent=1))
     return 0
 
