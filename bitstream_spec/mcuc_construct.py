@@ -50,6 +50,8 @@ def _entry_ok(ctx) -> bool:
     """Chunk table entry rules of §7.2 (both versions; ctx: the entry, with mode and length)."""
     h = _hdr(ctx)
     n = h.latent_width * h.latent_height
+    if ctx.length >= (1 << 24):  # §10.1: a chunk holds at most 2^24 - 1 bytes
+        return False
     if ctx.mode == 0:
         return ctx.length == (n * h.bits + 7) // 8
     if ctx.mode == 1:

@@ -248,6 +248,10 @@ def test_chunk_length_past_end_rejected_before_allocation():
     raw_ok = FramePacket(0, (Chunk(0, bytes(6)),)).pack()  # 3x2 latent at 4 bits: raw length 3, not 6
     with pytest.raises(BitstreamError, match="raw chunk length 6, expected 3"):
         parse_stream(hdr + raw_ok)
+    too_long = _v2_packet(b"MF\x00\x01" + encode_uvarint((1 << 24) << 2 | 1) + b"\x00")  # 4-byte varint, 2^24
+    with pytest.raises(BitstreamError, match="chunk length 16777216 above 16777215"):
+        parse_stream(hdr + too_long)
+    assert spec_rejects(hdr + too_long)
     v1, _, _ = make_stream(1, version=1)
     b = bytearray(v1[:68] + FramePacket(0, (Chunk(1, b"\x00"),), version=1).pack())
     b[68 + 11: 68 + 14] = b"\xff\xff\xff"  # length 2^24 - 1

@@ -57,9 +57,7 @@ class Chunk:
 
     def entry_size(self, version: int = VERSION) -> int:
         """Bytes of its chunk table entry (v1: 4; v2: 1..4)."""
-        if version == VERSION_1:
-            return CHUNK_ENTRY_SIZE_V1
-        return uvarint_size((len(self.data) << CHUNK_MODE_BITS_V2) | self.mode)
+        return len(self.entry(version))
 
 
 @dataclass(frozen=True)
@@ -106,6 +104,9 @@ class FramePacket:
 
 def _check_entry(mode: int, length: int, header: StreamHeader, offset: int, i: int) -> None:
     """Chunk table entry rules of spec §7.2 (both versions): E_PACKET on violation."""
+    if length > MAX_CHUNK_LENGTH:  # a v2 varint could say more; v1's u24 cannot (spec §10.1)
+        raise BitstreamError(
+            f"packet at offset {offset}, channel {i}: chunk length {length} above {MAX_CHUNK_LENGTH}", "E_PACKET")
     if mode == CHUNK_RAW:
         raw_len = raw_chunk_length(header.n_symbols, header.bits)
         if length != raw_len:
