@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Check .mcuc streams against the machine-readable description (mcuc_construct.py), plus the
-stream-level rules of SPEC.md §7.4 that a per-packet grammar cannot state (frame indices 0, 1, 2, ...;
+stream-level rules of SPEC.md §7.4 (both container versions) that a per-packet grammar cannot state
+(frame indices 0, 1, 2, ...;
 exactly frame_count packets when frame_count > 0).
 
     python bitstream_spec/check_stream.py FILE.mcuc [...]     # prints one JSON line per file; exit 1 on failure
@@ -25,7 +26,7 @@ class StreamCheckError(Exception):
 def check_stream(data: bytes) -> dict:
     """Parse `data` with the construct grammar and check §7.4; return a summary dict."""
     try:
-        parsed = mcuc_construct.MCUCStream.parse(data)
+        parsed = mcuc_construct.parse(data)
     except Exception as exc:  # construct raises several ConstructError subclasses
         first = str(exc).splitlines()[0] if str(exc) else ""
         raise StreamCheckError(f"grammar: {type(exc).__name__}: {first}") from exc
@@ -33,11 +34,12 @@ def check_stream(data: bytes) -> dict:
     indices = [p.body.value.frame_index for p in parsed.packets]
     if indices != list(range(len(indices))):
         raise StreamCheckError(f"frame indices {indices[:8]}... are not 0, 1, 2, ...")
-    if h.frame_count and len(indices) != h.frame_count:
+    frame_count = h.frame_count or 0  # v2: None when absent
+    if frame_count and len(indices) != frame_count:
         raise StreamCheckError(f"{len(indices)} packets, header frame_count {h.frame_count}")
     return {
-        "width": h.width, "height": h.height, "channels": h.channels, "bits": h.bits,
-        "entropy_mode": h.entropy_mode, "frame_count": h.frame_count, "packets": len(indices),
+        "version": h.version, "width": h.width, "height": h.height, "channels": h.channels, "bits": h.bits,
+        "entropy_mode": h.entropy_mode, "frame_count": frame_count, "packets": len(indices),
         "k": [p.body.value.k for p in parsed.packets],
         "modes": [[e.mode for e in p.body.value.table] for p in parsed.packets],
     }

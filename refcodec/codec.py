@@ -11,12 +11,14 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from refcodec.bitstream.container import FramePacket, ParsedStream, StreamHeader, parse_stream
+from refcodec.bitstream.container import FramePacket, ParsedStream, parse_stream
 from refcodec.bitstream.format import (
     IMPL_MAX_DIMENSION,
+    VERSION_1,
     STREAM_ENTROPY_HUFFMAN,
     STREAM_ENTROPY_RAW,
 )
+from refcodec.bitstream.header import StreamHeader
 from refcodec.bitstream.truncate import truncate_stream
 from refcodec.entropy.chunk import decode_channel, encode_channel
 from refcodec.errors import BitstreamError, InvalidArgumentError, ModelFileError, ModelMismatchError
@@ -58,21 +60,24 @@ def _resolve_entropy(model, entropy: str) -> int:
     return STREAM_ENTROPY_HUFFMAN
 
 
-def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: tuple[int, int] = (25, 1),
+def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: tuple[int, int] | None = None,
                   size: tuple[int, int] | None = None, entropy: str = "huffman",
                   progress: Callable[[int], None] | None = None) -> bytes:
-    """Encode RGB frames (uint8 [H, W, 3], all the same size) into a complete stream.
+    """Encode RGB frames (uint8 [H, W, 3], all the same size) into a complete container version 2 stream.
 
-    channels: k in [0, C], the channels sent per frame. fps: (num, den). size: (W, H) to resize each frame
+    channels: k in [0, C], the channels sent per frame. fps: (num, den), or None for a still image / unknown
+    rate (the header then has no timing field). size: (W, H) to resize each frame
     to first (refcodec.media.resize_frame, the paper's protocol), None for native size.
     entropy: "huffman" (needs the model's tables), "raw", or "auto" (huffman when the model has tables).
-    progress: called with 1 after each frame. frame_count in the header is the number of frames encoded.
+    progress: called with 1 after each frame. Reference encoder rule (spec §7.1): the header carries
+    frame_count (the number of frames encoded) when there is more than one frame; a one-frame stream leaves
+    it out.
     """
     C = model.channels
     if not isinstance(channels, (int, np.integer)) or not 0 <= channels <= C:
         raise InvalidArgumentError(f"channels {channels!r} outside [0, {C}]")
-    fps_num, fps_den = (int(fps[0]), int(fps[1]))
-    if not (1 <= fps_num < 2**32 and 1 <= fps_den < 2**32):
+    fps_num, fps_den = (None, None) if fps is None else (int(fps[0]), int(fps[1]))
+    if fps is not None and not (1 <= fps_num < 2**32 and 1 <= fps_den < 2**32):
         raise InvalidArgumentError(f"frame rate {fps_num}/{fps_den} must have both terms in [1, 2^32-1]")
     mode = _resolve_entropy(model, entropy)
     bits = int(model.latent_quantizer.bits)
@@ -101,7 +106,8 @@ def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: 
             progress(1)
     if shape is None:
         raise InvalidArgumentError("no frames to encode")
-    header = StreamHeader(model.model_id_bytes, shape[1], shape[0], C, bits, mode, fps_num, fps_den, len(packets))
+    frame_count = len(packets) if len(packets) > 1 else 0
+    header = StreamHeader(model.model_id_bytes, shape[1], shape[0], C, bits, mode, fps_num, fps_den, frame_count)
     return header.pack() + b"".join(p.pack() for p in packets)
 
 
@@ -124,19 +130,21 @@ class DecodedStream:
 def check_model(header: StreamHeader, model) -> None:
     """Spec §8.1 step 2: the stream must have been made with `model` (model id differs: E_MODEL,
     ModelMismatchError) and its header's channels and bits must be the model's C and b (E_HEADER)."""
-    if header.model_id != model.model_id_bytes:
+    if header.model_id != model.model_id_bytes[: len(header.model_id)]:  # v2 stores the 8-byte prefix
         raise ModelMismatchError(
             f"stream model id {header.model_id.hex()[:16]}... differs from the model's {model.model_id[:16]}..."
         )
     bits = int(model.latent_quantizer.bits)
+    at = 48 if header.version == VERSION_1 else 18  # offset of `channels` (`bits` follows it)
     if header.channels != model.channels:
         raise BitstreamError(
             f"stream header channels {header.channels} differs from the model's C = {model.channels} "
-            "(header offset 48)", "E_HEADER"
+            f"(header offset {at})", "E_HEADER"
         )
     if header.bits != bits:
         raise BitstreamError(
-            f"stream header bits {header.bits} differs from the model's b = {bits} (header offset 49)", "E_HEADER"
+            f"stream header bits {header.bits} differs from the model's b = {bits} (header offset {at + 1})",
+            "E_HEADER"
         )
 
 

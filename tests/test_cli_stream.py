@@ -74,8 +74,13 @@ def test_encode_info_truncate_decode_png(tmp_path, small_png):
     assert (enc["width"], enc["height"], enc["frames"], enc["bytes"]) == (45, 30, 1, s.stat().st_size)
     spec_valid(s.read_bytes())
     info = json.loads(run("info", s, "--json").stdout)
-    assert (info["latent_width"], info["latent_height"], info["frame_count"]) == (6, 4, 1)
-    assert info["frames"][0]["k"] == 12 and sum(info["bytes_per_channel"]) + 14 + 48 == info["frames"][0]["bytes"]
+    # a still image: container version 2, no timing, no frame_count -> the 25-byte header (spec §7.1)
+    assert (info["latent_width"], info["latent_height"], info["frame_count"], info["fps"]) == (6, 4, 0, None)
+    assert (info["version"], info["header_bytes"], info["frames"][0]["offset"]) == (2, 25, 25)
+    # packet: sync 2 + index 1 + k 1 + CRC 4, and a 1-byte table entry per chunk (every chunk < 32 bytes)
+    assert max(info["bytes_per_channel"]) < 32
+    assert info["frames"][0]["k"] == 12 and sum(info["bytes_per_channel"]) + 8 + 12 == info["frames"][0]["bytes"]
+    assert 25 + info["frames"][0]["bytes"] == enc["bytes"]
     t = tmp_path / "t.mcuc"
     assert run("truncate", s, "-o", t, "--channels", "2").exit_code == 0
     assert json.loads(run("info", t, "--json").stdout)["frames"][0]["k"] == 2
@@ -161,9 +166,9 @@ def test_corrupt_truncated_and_hostile_streams(tmp_path, stream3):
     fails(5, "info", bad, match="truncated")
     fails(5, "truncate", bad, "-o", tmp_path / "t.mcuc", "--channels", 1)
     h = bytearray(data)
-    struct.pack_into("<HH", h, 40, 65535, 65535)  # 65535 x 65535 with a correct CRC
-    struct.pack_into("<HH", h, 44, 8192, 8192)
-    struct.pack_into("<I", h, 64, zlib.crc32(bytes(h[:64])))
+    assert h[5] == 0x03  # v2 header with timing and frame_count: 37 bytes, width at 14, CRC at 33
+    struct.pack_into("<HH", h, 14, 65535, 65535)  # 65535 x 65535 with a correct CRC
+    struct.pack_into("<I", h, 33, zlib.crc32(bytes(h[:33])))
     bad.write_bytes(bytes(h))
     fails(5, "decode", bad, "-o", tmp_path / "o.y4m", match="65535")
     assert only(tmp_path) == ["bad.mcuc"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from spec_check import spec_valid
 
-from refcodec.bitstream import parse_stream
+from refcodec.bitstream import StreamHeader, parse_stream
 from refcodec.codec import decode_stream, decode_symbols, encode_frames, frame_symbols, truncate_stream
 from refcodec.entropy import fit_entropy_tables
 from refcodec.errors import BitstreamError, InvalidArgumentError, ModelFileError, ModelMismatchError
@@ -56,6 +56,19 @@ def test_symbols_survive_the_stream(model, frames, entropy):
     assert ds.frame_indices == [0, 1, 2] and ds.channels_present == [12] * 3
     for f, s in zip(frames, ds.symbols):
         assert np.array_equal(s, frame_symbols(model, f))
+
+
+def test_header_rule_still_image_is_lean(model, frames):
+    """Spec §7.1 reference encoder rule: timing only when a rate is given, frame_count only for more than one
+    frame; the header holds the model id's first 8 bytes. A still image's header is 25 bytes."""
+    still = encode_frames(frames[:1], model)
+    h = StreamHeader.unpack(still)
+    assert (h.version, h.size, h.has_timing, h.rate, h.frame_count) == (2, 25, False, (1, 1), 0)
+    assert still[4:6] == bytes([2, 0]) and still[25:27] == b"MF" and h.model_id == model.model_id_bytes[:8]
+    timed = StreamHeader.unpack(encode_frames(frames[:1], model, fps=(25, 1)))
+    assert (timed.size, timed.rate, timed.frame_count) == (33, (25, 1), 0)
+    two = StreamHeader.unpack(encode_frames(frames[:2], model))
+    assert (two.size, two.has_timing, two.frame_count) == (29, False, 2)
 
 
 def test_huffman_smaller_than_raw_on_natural_images(model, frames):

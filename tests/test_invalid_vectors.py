@@ -30,9 +30,9 @@ CASES = json.loads((INVALID / "invalid.json").read_text())["cases"]
 IDS = [c["file"] for c in CASES]
 SPEC_CODES = {"E_MAGIC", "E_TRUNCATED", "E_CRC", "E_VERSION", "E_HEADER", "E_MODEL", "E_SYNC", "E_PACKET",
               "E_ORDER", "E_CHUNK"}
-# The packet each keep-going case damages (generate.py: case 25 rewrites the second packet, the others the
-# first). Both base streams hold two frames, indices 0 and 1.
-DAMAGED_FRAME = {25: 1}
+# The packet each keep-going case damages (generate.py: case 23 rewrites the second packet, the others the
+# first). Every base stream holds two frames, indices 0 and 1.
+DAMAGED_FRAME = {23: 1}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def _keep_going_allowed(case: dict) -> bool:
 
 
 def test_invalid_json_covers_every_spec_class():
-    assert len(CASES) == 30
+    assert len(CASES) == 35
     assert set(BITSTREAM_ERROR_CODES) == SPEC_CODES
     assert {c["error"] for c in CASES} == SPEC_CODES  # every class has at least one stream
     assert sorted(p.name for p in INVALID.glob("*.mcuc")) == sorted(IDS)
@@ -85,7 +85,7 @@ def test_keep_going_skips_the_damaged_frame(case, model):
 def test_header_faults_stay_fatal_in_keep_going(case, model):
     """Spec §8.3: header errors are fatal even in keep-going mode (stream-level truncation is reported)."""
     data = (INVALID / case["file"]).read_bytes()
-    if case["error"] == "E_TRUNCATED" and len(data) >= 68:
+    if case["error"] == "E_TRUNCATED" and case["stage"] == "packet":
         ds = decode_symbols(data, model, keep_going=True)  # cut packet / missing packets / trailing bytes
         assert ds.errors or ds.lost
         assert all(line.startswith("[E_TRUNCATED] ") for line in ds.errors), ds.errors
@@ -128,7 +128,7 @@ def test_cli_keep_going_warns_with_the_class(tmp_path):
 def test_header_checked_against_model_before_packets(model):
     """Spec §8.1 step 2: channels / bits that differ from the model are E_HEADER, found before any packet
     is parsed: the same header followed by garbage still gives E_HEADER, not a packet error."""
-    for number, offset, fmt, value in ((10, 49, "<B", 6), (11, 48, "<B", 11)):
+    for number, offset, fmt, value in ((9, 19, "<B", 6), (10, 18, "<B", 11)):
         case = next(c for c in CASES if c["number"] == number)
         data = (INVALID / case["file"]).read_bytes()
         header = StreamHeader.unpack(data)
@@ -137,7 +137,7 @@ def test_header_checked_against_model_before_packets(model):
         assert info.value.code == "E_HEADER" and not isinstance(info.value, ModelMismatchError)
         assert str(struct.unpack_from(fmt, data, offset)[0]) in info.value.detail
         with pytest.raises(BitstreamError) as info:
-            decode_symbols(data[:68] + b"garbage, not a packet", model)
+            decode_symbols(data[:header.size] + b"garbage, not a packet", model)
         assert info.value.code == "E_HEADER"
     other = next(c for c in CASES if c["error"] == "E_MODEL")
     with pytest.raises(ModelMismatchError) as info:
@@ -146,8 +146,8 @@ def test_header_checked_against_model_before_packets(model):
 
 
 def _stream(frame_count: int, n_packets: int) -> bytes:
-    """A raw stream (no model needed): 8x8 frames, C = 2, b = 4, k = 1, raw chunk of one symbol (1 byte)."""
-    header = StreamHeader(bytes(32), 8, 8, 2, 4, 0, 1, 1, frame_count)
+    """A raw v2 stream (no model needed): 8x8 frames, C = 2, b = 4, k = 1, raw chunk of one symbol (1 byte)."""
+    header = StreamHeader(bytes(8), 8, 8, 2, 4, 0, None, None, frame_count)
     return header.pack() + b"".join(FramePacket(i, (Chunk(0, b"\x30"),)).pack() for i in range(n_packets))
 
 
@@ -157,14 +157,17 @@ def test_end_of_stream_rules():
     ok = _stream(2, 2)
     assert len(parse_stream(ok).packets) == 2
     extra_packet = FramePacket(2, (Chunk(0, b"\x30"),)).pack()
-    for tail in (b"\x00", b"\x00" * 7, b"\x00" * 12, b"MCFP", extra_packet):
+    for tail in (b"\x00", b"\x00" * 7, b"\x00" * 12, b"MF", extra_packet):
         with pytest.raises(BitstreamError) as info:
             parse_stream(ok + tail)
         assert info.value.code == "E_TRUNCATED", str(info.value)
         assert f"{len(tail)} trailing bytes at offset {len(ok)}" in info.value.detail
     open_ended = _stream(0, 2)
-    for tail, code in ((b"\x00" * 9, "E_TRUNCATED"), (b"\x00" * 12, "E_SYNC"),
-                       (b"MCFP" + b"\x00" * 8, "E_TRUNCATED"), (FramePacket(3, ()).pack(), "E_ORDER")):
+    # fewer than 8 bytes (the smallest v2 packet) are E_TRUNCATED whatever they hold; "MF", index 0, k 1, entry
+    # (length 1, raw) but 3 bytes left for chunk + CRC: E_TRUNCATED
+    for tail, code in ((b"\x00" * 7, "E_TRUNCATED"), (b"MF\x00\x01", "E_TRUNCATED"), (b"\x00" * 12, "E_SYNC"),
+                       (b"MF\x00\x01\x04" + b"\x00" * 3, "E_TRUNCATED"), (FramePacket(3, ()).pack(), "E_ORDER"),
+                       (b"MF\x80\x00\x00" + b"\x00" * 4, "E_PACKET")):
         with pytest.raises(BitstreamError) as info:
             parse_stream(open_ended + tail)
         assert info.value.code == code, str(info.value)

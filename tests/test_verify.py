@@ -119,7 +119,7 @@ def test_crc_build_is_diagnosed_as_crc_with_its_variant(runs):
 
 def test_text_output_and_exit_code_on_fail(tmp_path):
     bad = bytearray((VECTOR / "stream.mcuc").read_bytes())
-    struct.pack_into("<H", bad, 40, 65)  # width field
+    struct.pack_into("<H", bad, 14, 65)  # width field (container version 2)
     path = tmp_path / "bad.mcuc"
     path.write_bytes(bytes(bad))
     res = CliRunner().invoke(cli, ["verify", "--model", str(MODEL), str(VECTOR / "input.png"), str(path)])
@@ -232,7 +232,9 @@ def test_hostile_firmware_streams_never_crash_verify():
         for pos in rng.integers(0, len(b), size=int(rng.integers(1, 4))):
             b[pos] = int(rng.integers(0, 256))
         candidates.append(bytes(b))
-    candidates.append(data + b"MCFP" + bytes(60))
+    candidates.append(data + b"MF" + bytes(60))
+    candidates.append(data[:25] + b"MF" + b"\xff" * 40)  # a frame_index varint that never ends
+    candidates.append(data[:5] + b"\x03" + data[6:])  # flags announce timing and frame_count it does not have
     for bad in candidates:
         if bad == data:
             continue

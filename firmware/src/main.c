@@ -5,6 +5,8 @@
  * usage: refcodec_fw -w WIDTH -h HEIGHT [-n FRAMES] [-k CHANNELS] [-e raw|huffman] [-f NUM/DEN]
  *                    [-d DUMP_DIR] INPUT.rgb OUTPUT.mcuc
  *   INPUT.rgb: FRAMES x HEIGHT x WIDTH x 3 uint8, RGB interleaved, rows top to bottom (no header).
+ *   The stream is container version 2; -f stores a frame rate (none without it), frame_count is stored when
+ *   FRAMES > 1.
  *   DUMP_DIR/frame_NNNN/{input,conv1,conv2,latent}.bin: int8 NHWC (N = 1) of the padded frame, raw bytes;
  *   DUMP_DIR/frame_NNNN/symbols.bin: uint8 [H/8][W/8][C] latent symbols.
  */
@@ -64,7 +66,7 @@ static int dump_frame(const char *dir, long frame, const rc_encoder_t *enc)
 int main(int argc, char **argv)
 {
     long width = 0, height = 0, frames = 1, channels = RC_LATENT_CHANNELS;
-    unsigned long fps_num = 25, fps_den = 1;
+    unsigned long fps_num = 0, fps_den = 0; /* no -f: no timing field (a still image or unknown rate) */
     int entropy = RC_HAS_HUFFMAN ? RC_ENTROPY_HUFFMAN : RC_ENTROPY_RAW;
     const char *dump_dir = NULL, *in_path = NULL, *out_path = NULL;
     int i, rc = 1;
@@ -72,7 +74,8 @@ int main(int argc, char **argv)
     size_t frame_bytes;
     int32_t ph, pw;
     uint8_t *frame = NULL, *padded = NULL, *packet = NULL;
-    uint8_t header[RC_HEADER_SIZE];
+    uint8_t header[RC_HEADER_MAX_SIZE];
+    size_t header_len;
     size_t packet_cap, packet_len;
     FILE *in = NULL, *out = NULL;
     rc_encoder_t enc;
@@ -146,9 +149,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "refcodec_fw: cannot create %s: %s\n", dump_dir, strerror(errno));
         goto done;
     }
-    rc_stream_header(header, (uint32_t)width, (uint32_t)height, entropy, (uint32_t)fps_num,
-                     (uint32_t)fps_den, (uint32_t)frames);
-    if (fwrite(header, 1, sizeof(header), out) != sizeof(header)) {
+    /* frame_count is written for more than one frame only (the reference encoder rule, spec section 7.1) */
+    header_len = rc_stream_header(header, (uint32_t)width, (uint32_t)height, entropy, (uint32_t)fps_num,
+                                  (uint32_t)fps_den, frames > 1 ? (uint32_t)frames : 0u);
+    if (fwrite(header, 1, header_len, out) != header_len) {
         goto done;
     }
     for (f = 0; f < frames; f++) {

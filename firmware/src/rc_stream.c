@@ -20,33 +20,49 @@ static void put_u32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)((v >> 24) & 0xFFu);
 }
 
-void rc_stream_header(uint8_t out[RC_HEADER_SIZE], uint32_t width, uint32_t height, int entropy_mode,
-                      uint32_t fps_num, uint32_t fps_den, uint32_t frame_count)
+/* Unsigned LEB128 varint (spec section 7.2): 7 bits per byte, low group first, bit 7 = more bytes follow.
+ * Returns the number of bytes written (1..5). */
+static size_t put_varint(uint8_t *p, uint32_t v)
 {
-    memset(out, 0, RC_HEADER_SIZE);
+    size_t n = 0;
+    while (v >= 0x80u) {
+        p[n++] = (uint8_t)((v & 0x7Fu) | 0x80u);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+size_t rc_stream_header(uint8_t out[RC_HEADER_MAX_SIZE], uint32_t width, uint32_t height, int entropy_mode,
+                        uint32_t fps_num, uint32_t fps_den, uint32_t frame_count)
+{
+    size_t pos = 21;
     memcpy(out, "MCUC", 4);
-    out[4] = 1;  /* version */
-    out[5] = 0;  /* flags */
-    put_u16(out + 6, RC_HEADER_SIZE);
-    memcpy(out + 8, rc_model_id, 32);
-    put_u16(out + 40, width);
-    put_u16(out + 42, height);
-    put_u16(out + 44, (width + 7u) / 8u);  /* latent width */
-    put_u16(out + 46, (height + 7u) / 8u); /* latent height */
-    out[48] = (uint8_t)RC_LATENT_CHANNELS;
-    out[49] = (uint8_t)RC_LQ_BITS;
-    out[50] = (uint8_t)entropy_mode;
-    out[51] = 0; /* reserved */
-    put_u32(out + 52, fps_num);
-    put_u32(out + 56, fps_den);
-    put_u32(out + 60, frame_count);
-    put_u32(out + 64, rc_crc32(out, 64));
+    out[4] = 2;                                                      /* version */
+    out[5] = (uint8_t)((fps_num ? 1u : 0u) | (frame_count ? 2u : 0u)); /* flags: timing, frame_count */
+    memcpy(out + 6, rc_model_id, 8);                                 /* model id prefix */
+    put_u16(out + 14, width);
+    put_u16(out + 16, height);
+    out[18] = (uint8_t)RC_LATENT_CHANNELS;
+    out[19] = (uint8_t)RC_LQ_BITS;
+    out[20] = (uint8_t)entropy_mode;
+    if (fps_num) {
+        put_u32(out + pos, fps_num);
+        put_u32(out + pos + 4, fps_den);
+        pos += 8;
+    }
+    if (frame_count) {
+        put_u32(out + pos, frame_count);
+        pos += 4;
+    }
+    put_u32(out + pos, rc_crc32(out, pos));
+    return pos + 4;
 }
 
 size_t rc_packet_max_size(int32_t k, int32_t n_symbols)
 {
     /* a chunk is never longer than its raw form: ceil(n * bits / 8) */
-    return RC_PACKET_FIXED_SIZE + (size_t)k * (RC_CHUNK_ENTRY_SIZE + ((size_t)n_symbols * RC_LQ_BITS + 7u) / 8u);
+    return RC_PACKET_HEAD_MAX + (size_t)k * (RC_CHUNK_ENTRY_MAX + ((size_t)n_symbols * RC_LQ_BITS + 7u) / 8u) + 4u;
 }
 
 /* MSB-first bit writer (spec: bit packing): the first bit of a chunk is bit 7 of its byte 0; the last byte is
@@ -160,22 +176,29 @@ static size_t code_channel(uint8_t *out, const uint8_t *symbols, int32_t n_symbo
 size_t rc_stream_packet(uint8_t *out, size_t cap, uint32_t frame_index, const uint8_t *symbols, int32_t n_symbols,
                         int32_t k, int entropy_mode)
 {
-    size_t pos;
+    uint32_t entry[RC_LATENT_CHANNELS];
+    size_t head, table, data, len_sum = 0;
     int32_t c;
     if (k < 0 || k > RC_LATENT_CHANNELS || cap < rc_packet_max_size(k, n_symbols)) {
         return 0;
     }
-    memcpy(out, "MCFP", 4);
-    put_u32(out + 4, frame_index);
-    out[8] = (uint8_t)k;
-    out[9] = 0; /* flags */
-    pos = 10 + (size_t)k * RC_CHUNK_ENTRY_SIZE; /* chunk table first, data after it */
+    memcpy(out, "MF", 2);
+    head = 2 + put_varint(out + 2, frame_index);
+    out[head++] = (uint8_t)k;
+    /* The table's size is known only after coding (varint entries): code the chunks behind room for the largest
+     * table, write the table, then move the chunk data down to follow it. */
+    data = head + (size_t)k * RC_CHUNK_ENTRY_MAX;
     for (c = 0; c < k; c++) {
         int mode = RC_CHUNK_RAW;
-        const size_t len = code_channel(out + pos, symbols, n_symbols, c, entropy_mode, &mode);
-        put_u32(out + 10 + (size_t)c * RC_CHUNK_ENTRY_SIZE, (uint32_t)mode | ((uint32_t)len << 8));
-        pos += len;
+        const size_t len = code_channel(out + data + len_sum, symbols, n_symbols, c, entropy_mode, &mode);
+        entry[c] = ((uint32_t)len << 2) | (uint32_t)mode;
+        len_sum += len;
     }
-    put_u32(out + pos, rc_crc32(out, pos));
-    return pos + 4;
+    table = head;
+    for (c = 0; c < k; c++) {
+        table += put_varint(out + table, entry[c]);
+    }
+    memmove(out + table, out + data, len_sum);
+    put_u32(out + table + len_sum, rc_crc32(out, table + len_sum));
+    return table + len_sum + 4;
 }

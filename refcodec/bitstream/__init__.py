@@ -4,12 +4,12 @@ from refcodec.bitstream.container import (
     Chunk,
     FramePacket,
     ParsedStream,
-    StreamHeader,
     parse_packet,
     parse_stream,
     serialize_stream,
 )
 from refcodec.bitstream.crc import crc32
+from refcodec.bitstream.header import StreamHeader
 from refcodec.bitstream.truncate import truncate_stream
 
 __all__ = [

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-MAGIC = b"MCUC"                 # spec §7.1 stream header, bytes 0..3
-VERSION = 1                     # spec §12 version history
-HEADER_SIZE = 68                # bytes, CRC included
-PACKET_SYNC = b"MCFP"           # spec §7.2 frame packet, bytes 0..3
-PACKET_FIXED_SIZE = 14          # sync 4 + frame_index 4 + k 1 + flags 1 + crc 4 (no chunks)
-CHUNK_ENTRY_SIZE = 4            # u8 mode + u24 length
+MAGIC = b"MCUC"                 # spec §7.1 stream header, bytes 0..3 (both versions)
+VERSION_1 = 1                   # spec §7 (v1 layout, still decoded)
+VERSION_2 = 2                   # spec §7 (lean layout, what the encoder writes)
+VERSION = VERSION_2             # the version refcodec writes (spec §12 version history)
+VERSIONS = (VERSION_1, VERSION_2)
+
+# version 1 (spec §7.1-§7.2 v1)
+HEADER_SIZE_V1 = 68             # bytes, CRC included
+PACKET_SYNC_V1 = b"MCFP"
+PACKET_FIXED_SIZE_V1 = 14       # sync 4 + frame_index 4 + k 1 + flags 1 + crc 4 (no chunks)
+CHUNK_ENTRY_SIZE_V1 = 4         # u8 mode + u24 length
+
+# version 2 (spec §7.1-§7.2)
+HEADER_BASE_SIZE_V2 = 25        # magic 4, version, flags, model_id 8, width 2, height 2, channels, bits,
+                                # entropy_mode, header_crc 4 (no optional field)
+MODEL_ID_SIZE_V2 = 8            # first 8 bytes of the SHA-256 model id
+HEADER_FLAG_TIMING = 0x01       # fps_num u32, fps_den u32 follow
+HEADER_FLAG_FRAME_COUNT = 0x02  # frame_count u32 follows
+HEADER_FLAGS_KNOWN = HEADER_FLAG_TIMING | HEADER_FLAG_FRAME_COUNT
+PACKET_SYNC_V2 = b"MF"
+PACKET_MIN_SIZE_V2 = 8          # sync 2 + frame_index varint 1 + k 1 + crc 4 (k = 0, index < 128)
+CHUNK_MODE_BITS_V2 = 2          # chunk table entry: varint(length << 2 | mode): room for 4 chunk modes
+VARINT_MAX_BYTES = 5            # LEB128 of a value < 2^32
+
 MAX_CHUNK_LENGTH = (1 << 24) - 1
 
 STREAM_ENTROPY_RAW = 0          # every chunk is CHUNK_RAW
@@ -40,3 +58,13 @@ def raw_chunk_length(n_symbols: int, bits: int) -> int:
 def max_huffman_chunk_length(n_symbols: int) -> int:
     """Upper bound of a Huffman chunk: ceil(n_symbols * MAX_CODE_LENGTH / 8)."""
     return (n_symbols * MAX_CODE_LENGTH + 7) // 8
+
+
+def packet_sync(version: int) -> bytes:
+    """The frame packet sync bytes of a stream version."""
+    return PACKET_SYNC_V1 if version == VERSION_1 else PACKET_SYNC_V2
+
+
+def min_packet_size(version: int) -> int:
+    """Bytes of the smallest legal packet (k = 0; v2: frame_index < 128)."""
+    return PACKET_FIXED_SIZE_V1 if version == VERSION_1 else PACKET_MIN_SIZE_V2

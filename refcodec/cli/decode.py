@@ -41,7 +41,7 @@ def decode(input_path: str, output: str, model_path: str | None, decoder_path: s
             progress(1)
 
     try:
-        n = write_frames(output, frames(), (ds.header.fps_num, ds.header.fps_den), len(ds.symbols))
+        n = write_frames(output, frames(), ds.header.rate, len(ds.symbols))
     finally:
         progress.close()
     for line in ds.errors:

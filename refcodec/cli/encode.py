@@ -53,7 +53,8 @@ def dump_layers(model, rgb: np.ndarray, folder: Path) -> list[str]:
 @click.option("--frames", "frames", type=int, default=None, metavar="N", help="Encode only the first N frames.")
 @click.option("--entropy", "entropy", type=click.Choice(["auto", "huffman", "raw"]), default="auto",
               show_default=True, help="auto: Huffman when the model has tables, else raw.")
-@click.option("--fps", "fps", default=None, metavar="N[/D]", help="Frame rate to store (default: the input's).")
+@click.option("--fps", "fps", default=None, metavar="N[/D]",
+              help="Frame rate to store (default: the input's; none for a single image).")
 @click.option("--dump-layers", "dump_dir", default=None, metavar="DIR",
               help="Also write the int8 tensors (input, conv1, conv2, latent; NHWC .npy) of the first frame.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
@@ -90,19 +91,21 @@ def encode(input_path: str, output: str | None, channels: int | None, model_path
 
     progress = Progress(src.n_frames, "encoding", enabled=src.kind in ("video", "y4m", "folder"))
     try:
-        data = encode_frames(src.frames, model, channels=k, fps=src.fps, size=wh, entropy=entropy, progress=progress)
+        rate = None if src.kind == "image" and not fps else src.fps  # a still image: no timing field (spec §7.1)
+        data = encode_frames(src.frames, model, channels=k, fps=rate, size=wh, entropy=entropy, progress=progress)
     finally:
         progress.close()
     atomic_write(output, data)
     from refcodec.bitstream import StreamHeader
 
     h = StreamHeader.unpack(data)
-    pixels = h.width * h.height * max(h.frame_count, 1)
-    summary.update({"output": output, "frames": h.frame_count, "width": h.width, "height": h.height,
+    n_frames = h.frame_count or 1  # the encoder leaves frame_count out of a one-frame stream only
+    pixels = h.width * h.height * n_frames
+    summary.update({"output": output, "frames": n_frames, "width": h.width, "height": h.height,
                     "channels": k, "entropy": {0: "raw", 1: "huffman"}[h.entropy_mode], "bytes": len(data),
                     "bpp": round(8 * len(data) / pixels, 5)})
     if as_json:
         click.echo(json.dumps(summary, indent=1))
     else:
-        click.echo(f"wrote {output}: {h.frame_count} frame(s) {h.width}x{h.height}, k={k}, {len(data)} bytes, "
+        click.echo(f"wrote {output}: {n_frames} frame(s) {h.width}x{h.height}, k={k}, {len(data)} bytes, "
                    f"{summary['bpp']} bpp", err=True)

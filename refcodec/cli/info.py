@@ -26,9 +26,11 @@ def stream_info(data: bytes, keep_going: bool = False) -> dict:
         for c, n in enumerate(f["chunk_bytes"]):
             per_channel[c] += n
     return {
-        "version": 1, "model_id": h.model_id.hex(), "width": h.width, "height": h.height,
+        "version": h.version, "header_bytes": h.size, "model_id": h.model_id.hex(),
+        "width": h.width, "height": h.height,
         "latent_width": h.latent_width, "latent_height": h.latent_height, "channels": h.channels,
-        "bits": h.bits, "entropy": ENTROPY_NAMES[h.entropy_mode], "fps": [h.fps_num, h.fps_den],
+        "bits": h.bits, "entropy": ENTROPY_NAMES[h.entropy_mode],
+        "fps": [h.fps_num, h.fps_den] if h.has_timing else None,
         "frame_count": h.frame_count, "frames_present": len(frames), "total_bytes": len(data),
         "bytes_per_channel": per_channel, "lost": parsed.lost, "errors": parsed.errors, "frames": frames,
     }
@@ -46,8 +48,9 @@ def info(input_path: str, as_json: bool, keep_going: bool) -> None:
         return
     click.echo(f"{input_path}: MCUC v{d['version']}  model {d['model_id'][:16]}  {d['width']}x{d['height']} "
                f"(latent {d['latent_width']}x{d['latent_height']}x{d['channels']}, {d['bits']} bits, {d['entropy']})")
-    fc = d["frame_count"] or "unknown"
-    click.echo(f"fps {d['fps'][0]}/{d['fps'][1]}  frame_count {fc}  frames present {d['frames_present']}  "
+    fc = d["frame_count"] or "absent"
+    fps = f"{d['fps'][0]}/{d['fps'][1]}" if d["fps"] else "absent (still image)"
+    click.echo(f"fps {fps}  frame_count {fc}  frames present {d['frames_present']}  header {d['header_bytes']} bytes  "
                f"{d['total_bytes']} bytes")
     click.echo("bytes per channel: " + " ".join(str(n) for n in d["bytes_per_channel"]))
     click.echo(f"{'frame':>6} {'offset':>9} {'bytes':>7} {'k':>3}  chunk bytes (h = huffman, r = raw)")

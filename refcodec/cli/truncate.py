@@ -15,7 +15,7 @@ from refcodec.errors import InvalidArgumentError
 @click.option("-o", "--output", "output", required=True, metavar="OUT.mcuc", help="Stream to write.")
 @click.option("--channels", "channels", type=int, default=None, metavar="K", help="Keep at most K channels per frame.")
 @click.option("--frame-bytes", "frame_bytes", type=int, default=None, metavar="N",
-              help="Keep, per frame, the most channels whose packet fits N bytes (>= 14).")
+              help="Keep, per frame, the most channels whose packet fits N bytes (>= 8; version 1 stream: >= 14).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def truncate(input_path: str, output: str, channels: int | None, frame_bytes: int | None, as_json: bool) -> None:
     """Drop trailing latent channels of every frame of IN.mcuc."""

@@ -45,15 +45,17 @@ def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), na
 
 
 def run_firmware(exe: str | Path, frames: list[np.ndarray], stream_path: str | Path, dump_dir: str | Path | None = None,
-                 channels: int | None = None, entropy: str | None = None, fps: tuple[int, int] = (25, 1)) -> bytes:
-    """Run the stand-in on uint8 [H, W, 3] frames; returns the stream bytes it wrote."""
+                 channels: int | None = None, entropy: str | None = None, fps: tuple[int, int] | None = None) -> bytes:
+    """Run the stand-in on uint8 [H, W, 3] frames; returns the stream bytes it wrote. fps None: no timing field."""
     if not frames:
         raise InvalidArgumentError("no frames")
     h, w = frames[0].shape[:2]
     stream_path = Path(stream_path)
     raw = stream_path.with_suffix(".rgb")
     raw.write_bytes(b"".join(np.ascontiguousarray(f, dtype=np.uint8).tobytes() for f in frames))
-    cmd = [str(exe), "-w", str(w), "-h", str(h), "-n", str(len(frames)), "-f", f"{fps[0]}/{fps[1]}"]
+    cmd = [str(exe), "-w", str(w), "-h", str(h), "-n", str(len(frames))]
+    if fps is not None:
+        cmd += ["-f", f"{fps[0]}/{fps[1]}"]
     if channels is not None:
         cmd += ["-k", str(channels)]
     if entropy is not None:

@@ -8,7 +8,8 @@ Layout (documented for users in vectors/README.md):
     vectors/<name>/conv2.bin      int8 [H'/8][W'/8][16]
     vectors/<name>/latent.bin     int8 [H'/8][W'/8][12]
     vectors/<name>/symbols.bin    uint8 [H'/8][W'/8][12]     (spec section 5)
-    vectors/<name>/stream.mcuc    the whole stream of this one frame (spec sections 6, 7)
+    vectors/<name>/stream.mcuc    the whole stream of this one frame (spec sections 6, 7; container version 2)
+    vectors/<name>/stream_v1.mcuc (some vectors) the same frame in a container version 1 stream, decode-only
     vectors/<name>/vector.json    what it tests, model, rounding, spec sections, shapes, sha256 of every file
     vectors/models/<model>.npz    the model files, and <model>.h their C headers (refcodec export c-header)
     vectors/invalid/NN - <what>.mcuc   faulty streams; vectors/invalid/invalid.json says which error each raises
@@ -30,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from refcodec import __version__
+from refcodec.bitstream.varint import decode_uvarint, encode_uvarint
 from refcodec.errors import InputFileError, InvalidArgumentError
 from refcodec.io_utils import atomic_write
 from refcodec.vectors.models import MODEL_NAMES, conformance_model
@@ -37,7 +39,7 @@ from refcodec.vectors.models import MODEL_NAMES, conformance_model
 GENERATOR_VERSION = "1.0"
 GENERATOR = f"refcodec vectors make (generator {GENERATOR_VERSION})"
 LAYER_FILES = ("input.bin", "conv1.bin", "conv2.bin", "latent.bin", "symbols.bin")
-FPS = (1, 1)  # still images (spec section 7.1)
+FPS = None  # still images: no timing field (spec section 7.1)
 
 
 def kodak_dir() -> Path:
@@ -54,6 +56,7 @@ class VectorSpec:
     channels: int = 12
     entropy: str = "huffman"
     sections: tuple[str, ...] = ("3", "4", "5", "6", "7")
+    v1_stream: bool = False  # also write stream_v1.mcuc: the same frame in container version 1 (decode-only)
 
 
 def _specs() -> list[VectorSpec]:
@@ -63,11 +66,11 @@ def _specs() -> list[VectorSpec]:
         VectorSpec("kodim08_crop96x128", "real photo: 96x128 (HxW) crop of Kodak kodim08 (buildings, sharp edges)",
                    "rand-double", "kodak:08:200:300:96:128"),
         VectorSpec("kodim23_224", "real photo at the paper's size: 224x224 crop of Kodak kodim23 (parrots)",
-                   "rand-double", "kodak:23:100:250:224:224"),
+                   "rand-double", "kodak:23:100:250:224:224", v1_stream=True),
         VectorSpec("kodim15_odd61x75", "real photo, odd size 61x75 (HxW): padding to 64x80 by edge replication",
                    "rand-double", "kodak:15:150:300:61:75", sections=("3.1", "4.2", "5", "6", "7")),
         VectorSpec("kodim03_raw_entropy", "real photo (kodim03 64x64 crop) in a raw stream (entropy_mode 0)",
-                   "rand-double", "kodak:03:200:300:64:64", entropy="raw", sections=("6.3", "7")),
+                   "rand-double", "kodak:03:200:300:64:64", entropy="raw", sections=("6.3", "7"), v1_stream=True),
         VectorSpec("black_32x32", "all-black frame (every pixel 0, input int8 -128)", "rand-double", "black:32:32"),
         VectorSpec("white_32x32", "all-white frame (every pixel 255, input int8 127)", "rand-double", "white:32:32"),
         VectorSpec("saturating_noise_48x48", "random 0/255 pixels: accumulators at their extremes, outputs clamped",
@@ -198,6 +201,8 @@ def build_vector(spec: VectorSpec, model, committed_dir: Path | None = None) -> 
     for fname in LAYER_FILES:
         files[fname] = np.ascontiguousarray(ref[fname[:-4]]).tobytes()
     files["stream.mcuc"] = encode_frames([rgb], model, channels=spec.channels, fps=FPS, entropy=spec.entropy)
+    if spec.v1_stream:
+        files["stream_v1.mcuc"] = _as_v1(files["stream.mcuc"], model)
     h, w = rgb.shape[:2]
     shapes = {fname[:-4]: [1, *ref[fname[:-4]].shape] for fname in LAYER_FILES}
     record = {
@@ -217,7 +222,7 @@ def build_vector(spec: VectorSpec, model, committed_dir: Path | None = None) -> 
         "padded_height": -(-h // 8) * 8,
         "channels_sent": spec.channels,
         "entropy": spec.entropy,
-        "fps": list(FPS),
+        "fps": None if FPS is None else list(FPS),
         "frames": 1,
         "layout": "raw little-endian NHWC, N = 1 (int8; symbols uint8)",
         "shapes": shapes,
@@ -239,135 +244,160 @@ class InvalidCase:
     model: str = "rand-double"
 
 
-def _fix_header_crc(b: bytearray) -> bytearray:
-    b[64:68] = struct.pack("<I", _crc(bytes(b[:64])))
-    return b
-
-
 def _crc(data: bytes) -> int:
     import zlib
 
     return zlib.crc32(data) & 0xFFFFFFFF
 
 
-def _fix_packet_crc(b: bytearray, start: int, end: int) -> bytearray:
-    """Recompute the CRC of the packet occupying b[start:end] (CRC in its last 4 bytes)."""
-    b[end - 4:end] = struct.pack("<I", _crc(bytes(b[start:end - 4])))
+def _uvarint(value: int) -> bytes:
+    return encode_uvarint(value)
+
+
+# Base streams (two 16x24 frames at 25/1 fps, frame_count 2) have a 37-byte version 2 header: magic 0, version 4,
+# flags 5, model_id 6..13, width 14, height 16, channels 18, bits 19, entropy_mode 20, fps_num 21, fps_den 25,
+# frame_count 29, header_crc 33. A v2 packet: sync "MF", frame_index varint, k u8, k varints (length << 2 | mode),
+# chunks, crc u32.
+_V2_HEADER_CRC_AT = 33
+
+
+def _fix_header_crc(b: bytearray, crc_at: int = _V2_HEADER_CRC_AT) -> bytearray:
+    b[crc_at:crc_at + 4] = struct.pack("<I", _crc(bytes(b[:crc_at])))
     return b
 
 
-def _set_header(offset: int, fmt: str, value) -> Callable[[bytearray, dict], bytearray]:
+def _set_header(offset: int, fmt: str, value, fix_crc: bool = True) -> Callable[[bytearray, dict], bytearray]:
     def f(b: bytearray, info: dict) -> bytearray:
         struct.pack_into(fmt, b, offset, value)
-        return _fix_header_crc(b)
+        return _fix_header_crc(b) if fix_crc else b
     return f
 
 
-def _packet_edit(edit: Callable[[bytearray, dict], None], fix_crc: bool = True) -> Callable[[bytearray, dict], bytearray]:
-    """Edit packet 0 (info: p0 start, p0 end, k, chunk table...), then recompute its CRC."""
+def _packet(index: bytes, k: int, entries: list[bytes], chunks: list[bytes], sync: bytes = b"MF") -> bytes:
+    """A v2 packet from its raw parts (the varints as given, so overlong forms can be written) and its CRC."""
+    body = sync + index + bytes([k]) + b"".join(entries) + b"".join(chunks)
+    return body + struct.pack("<I", _crc(body))
+
+
+def _edit_packet(which: int, edit: Callable[[dict], None]) -> Callable[[bytearray, dict], bytearray]:
+    """Rebuild packet `which` (0 or 1) of the base stream from its parts after `edit(parts)` changed them
+    (parts: index bytes, k, entries [bytes], chunks [bytes], sync); the packet CRC is recomputed."""
     def f(b: bytearray, info: dict) -> bytearray:
-        edit(b, info)
-        if fix_crc:
-            _fix_packet_crc(b, info["p0"], info["p0_end"])
-        return b
+        pk = info["packets"][which]
+        parts = {"index": _uvarint(pk.frame_index), "k": pk.k, "sync": b"MF",
+                 "entries": [c.entry() for c in pk.chunks], "chunks": [c.data for c in pk.chunks]}
+        edit(parts)
+        start, end = info["offsets"][which], info["ends"][which]
+        packet = _packet(parts["index"], parts["k"], parts["entries"], parts["chunks"], parts["sync"])
+        return b[:start] + packet + b[end:]
     return f
+
+
+def _entry(length: int, mode: int) -> bytes:
+    return _uvarint(length << 2 | mode)
 
 
 def _invalid_cases() -> list[InvalidCase]:
     def other_model_id(b, info):
-        b[8:40] = bytes(32 - i for i in range(32))
+        b[6:14] = bytes(8 - i for i in range(8))
         return _fix_header_crc(b)
 
     def flip_header_byte(b, info):
-        b[41] ^= 0x01
+        b[15] ^= 0x01
         return b
 
     def flip_chunk_byte(b, info):
-        b[info["p0_data"]] ^= 0x10
-
-    def bad_sync(b, info):
-        b[info["p0"]:info["p0"] + 4] = b"MCFQ"
+        b[info["ends"][0] - 5] ^= 0x10  # the last chunk byte of packet 0, CRC left alone
         return b
 
-    def flags(b, info):
-        b[info["p0"] + 9] = 1
-
-    def k_over(b, info):
-        b[info["p0"] + 8] = 13
-
-    def chunk_mode(mode):
-        def f(b, info):
-            word = struct.unpack_from("<I", b, info["p0"] + 10)[0]
-            struct.pack_into("<I", b, info["p0"] + 10, (word & ~0xFF) | mode)
+    def set_part(name, value):
+        def f(parts):
+            parts[name] = value
         return f
 
-    def raw_len_wrong(b, info):  # a raw stream (entropy 0): raw chunk 0 length + 1 (table only)
-        word = struct.unpack_from("<I", b, info["p0"] + 10)[0]
-        struct.pack_into("<I", b, info["p0"] + 10, word + (1 << 8))
-
-    def huge_len(b, info):  # chunk 0 length 2^20 - 1 bytes, past the end; CRC left alone (checked after lengths)
-        word = struct.unpack_from("<I", b, info["p0"] + 10)[0]
-        struct.pack_into("<I", b, info["p0"] + 10, (word & 0xFF) | (((1 << 20) - 1) << 8))
-        return b
-
-    def cut_in_packet(b, info):
-        return b[:info["p0"] + (info["p0_end"] - info["p0"]) // 2]
-
-    def drop_last_packet(b, info):
-        return b[:info["p1"]]
-
-    def index(value, packet):
-        def f(b, info):
-            start, end = (info["p0"], info["p0_end"]) if packet == 0 else (info["p1"], info["p1_end"])
-            struct.pack_into("<I", b, start + 4, value)
-            return _fix_packet_crc(b, start, end)
+    def entry0(mode=None, delta=0):  # chunk 0's table entry with its mode and/or length changed
+        def f(parts):
+            value, _ = decode_uvarint(parts["entries"][0], 0, "entry")
+            parts["entries"][0] = _entry((value >> 2) + delta, value & 3 if mode is None else mode)
         return f
 
-    def trailing(b, info):
-        return b + b"\x00" * 7
+    def overlong_entry0(parts):  # the same value with one more (zero) group: continuation bit + 0x00
+        e = parts["entries"][0]
+        parts["entries"][0] = e[:-1] + bytes([e[-1] | 0x80, 0x00])
 
-    def nonzero_padding(b, info):  # raw stream, 5-bit symbols: the last byte of chunk 0 holds padding bits
-        last = info["p0_data"] + info["len0"] - 1
-        b[last] |= 0x01
+    def huge_len(parts):  # chunk 0 claims 2^20 - 1 bytes, past the end and above the Huffman maximum
+        parts["entries"][0] = _entry((1 << 20) - 1, 1)
 
-    def huffman_short(b, info):  # huffman chunk 0 loses its last byte: the codes run past the end
-        _resize_chunk(b, info, -1)
+    def resize_huffman(delta):
+        def f(parts):
+            c = next(i for i, e in enumerate(parts["entries"]) if e[0] & 3 == 1)
+            data = parts["chunks"][c]
+            parts["chunks"][c] = data[:-1] if delta < 0 else data + b"\x00"
+            parts["entries"][c] = _entry(len(parts["chunks"][c]), 1)
+        return f
 
-    def huffman_trailing(b, info):  # huffman chunk 0 gains a zero byte after its last code
-        _resize_chunk(b, info, +1)
+    def nonzero_padding(parts):  # raw stream: the last byte of chunk 0 holds padding bits
+        data = bytearray(parts["chunks"][0])
+        data[-1] |= 0x01
+        parts["chunks"][0] = bytes(data)
+
+    def table_varint_cut(b, info):  # the stream ends inside chunk table entry 5 (a continuation byte)
+        start = info["offsets"][0]
+        cut = b[:start + 4 + 5]
+        cut[-1] |= 0x80
+        return cut
 
     return [
         InvalidCase(1, "bad magic", "E_MAGIC", lambda b, i: _set_magic(b)),
-        InvalidCase(2, "stream shorter than its header", "E_TRUNCATED", lambda b, i: b[:40]),
+        InvalidCase(2, "stream shorter than its header", "E_TRUNCATED", lambda b, i: b[:20]),
         InvalidCase(3, "header CRC mismatch", "E_CRC", flip_header_byte),
-        InvalidCase(4, "unsupported version 2", "E_VERSION", _set_header(4, "<B", 2)),
-        InvalidCase(5, "header_size is not 68", "E_HEADER", _set_header(6, "<H", 64)),
-        InvalidCase(6, "reserved header flags set", "E_HEADER", _set_header(5, "<B", 1)),
-        InvalidCase(7, "latent width does not match the width", "E_HEADER", _set_header(44, "<H", 5)),
-        InvalidCase(8, "width 0", "E_HEADER", _set_header(40, "<H", 0)),
-        InvalidCase(9, "bit depth 0", "E_HEADER", _set_header(49, "<B", 0)),
-        InvalidCase(10, "bit depth differs from the model", "E_HEADER", _set_header(49, "<B", 6)),
-        InvalidCase(11, "channel count differs from the model", "E_HEADER", _set_header(48, "<B", 11)),
-        InvalidCase(12, "unknown entropy mode 2", "E_HEADER", _set_header(50, "<B", 2)),
-        InvalidCase(13, "frame rate denominator 0", "E_HEADER", _set_header(56, "<I", 0)),
-        InvalidCase(14, "model id of another model", "E_MODEL", other_model_id),
-        InvalidCase(15, "bad packet sync", "E_SYNC", bad_sync),
-        InvalidCase(16, "packet CRC mismatch", "E_CRC", _packet_edit(flip_chunk_byte, fix_crc=False)),
-        InvalidCase(17, "reserved packet flags set", "E_PACKET", _packet_edit(flags)),
-        InvalidCase(18, "more channels present than the stream has", "E_PACKET", _packet_edit(k_over)),
-        InvalidCase(19, "raw chunk length is not ceil(n b 8)", "E_PACKET", _packet_edit(raw_len_wrong), "raw"),
-        InvalidCase(20, "unknown chunk mode 2", "E_PACKET", _packet_edit(chunk_mode(2))),
-        InvalidCase(21, "huffman chunk in a raw stream", "E_PACKET", _packet_edit(chunk_mode(1)), "raw"),
-        InvalidCase(22, "chunk length past the end of the stream", "E_PACKET", huge_len),
-        InvalidCase(23, "stream cut inside a packet", "E_TRUNCATED", cut_in_packet),
-        InvalidCase(24, "fewer packets than frame_count", "E_TRUNCATED", drop_last_packet),
-        InvalidCase(25, "second packet has frame index 2", "E_ORDER", index(2, 1)),
-        InvalidCase(26, "first packet has frame index 1", "E_ORDER", index(1, 0)),
-        InvalidCase(27, "non-zero padding bits in a raw chunk", "E_CHUNK", _packet_edit(nonzero_padding), "raw"),
-        InvalidCase(28, "huffman chunk ends before its last symbol", "E_CHUNK", huffman_short),
-        InvalidCase(29, "huffman chunk with a trailing byte", "E_CHUNK", huffman_trailing),
-        InvalidCase(30, "bytes after the last packet", "E_TRUNCATED", trailing),
+        InvalidCase(4, "unsupported version 3", "E_VERSION", _set_header(4, "<B", 3, fix_crc=False)),
+        InvalidCase(5, "unknown header flag bit 2 set", "E_HEADER", _set_header(5, "<B", 0x07)),
+        InvalidCase(6, "frame_count present but 0", "E_HEADER", _set_header(29, "<I", 0)),
+        InvalidCase(7, "width 0", "E_HEADER", _set_header(14, "<H", 0)),
+        InvalidCase(8, "bit depth 0", "E_HEADER", _set_header(19, "<B", 0)),
+        InvalidCase(9, "bit depth differs from the model", "E_HEADER", _set_header(19, "<B", 6)),
+        InvalidCase(10, "channel count differs from the model", "E_HEADER", _set_header(18, "<B", 11)),
+        InvalidCase(11, "unknown entropy mode 3", "E_HEADER", _set_header(20, "<B", 3)),
+        InvalidCase(12, "frame rate denominator 0", "E_HEADER", _set_header(25, "<I", 0)),
+        InvalidCase(13, "model id of another model", "E_MODEL", other_model_id),
+        InvalidCase(14, "bad packet sync", "E_SYNC", _edit_packet(0, set_part("sync", b"MG"))),
+        InvalidCase(15, "packet CRC mismatch", "E_CRC", flip_chunk_byte),
+        InvalidCase(16, "more channels present than the stream has", "E_PACKET", _edit_packet(0, set_part("k", 13))),
+        InvalidCase(17, "raw chunk length is not ceil(n b 8)", "E_PACKET", _edit_packet(0, entry0(delta=1)), "raw"),
+        InvalidCase(18, "unknown chunk mode 3", "E_PACKET", _edit_packet(0, entry0(mode=3))),
+        InvalidCase(19, "huffman chunk in a raw stream", "E_PACKET", _edit_packet(0, entry0(mode=1)), "raw"),
+        InvalidCase(20, "chunk length past the end of the stream", "E_PACKET", _edit_packet(0, huge_len)),
+        InvalidCase(21, "stream cut inside a packet", "E_TRUNCATED",
+                    lambda b, i: b[:i["offsets"][0] + (i["ends"][0] - i["offsets"][0]) // 2]),
+        InvalidCase(22, "fewer packets than frame_count", "E_TRUNCATED", lambda b, i: b[:i["offsets"][1]]),
+        InvalidCase(23, "second packet has frame index 2", "E_ORDER", _edit_packet(1, set_part("index", b"\x02"))),
+        InvalidCase(24, "first packet has frame index 1", "E_ORDER", _edit_packet(0, set_part("index", b"\x01"))),
+        InvalidCase(25, "non-zero padding bits in a raw chunk", "E_CHUNK", _edit_packet(0, nonzero_padding), "raw"),
+        InvalidCase(26, "huffman chunk ends before its last symbol", "E_CHUNK", _edit_packet(0, resize_huffman(-1))),
+        InvalidCase(27, "huffman chunk with a trailing byte", "E_CHUNK", _edit_packet(0, resize_huffman(+1))),
+        InvalidCase(28, "bytes after the last packet", "E_TRUNCATED", lambda b, i: b + b"\x00" * 7),
+        InvalidCase(29, "overlong frame_index varint (80 00 for 0)", "E_PACKET",
+                    _edit_packet(0, set_part("index", b"\x80\x00"))),
+        InvalidCase(30, "overlong chunk table varint", "E_PACKET", _edit_packet(0, overlong_entry0)),
+        InvalidCase(31, "frame_index varint longer than 5 bytes", "E_PACKET",
+                    _edit_packet(0, set_part("index", b"\x80" * 5 + b"\x00"))),
+        InvalidCase(32, "frame_index varint above 2^32-1", "E_PACKET",
+                    _edit_packet(0, set_part("index", b"\xff\xff\xff\xff\x10"))),
+        InvalidCase(33, "stream ends inside a chunk table varint", "E_TRUNCATED", table_varint_cut),
+        InvalidCase(34, "version 1 stream: header CRC mismatch", "E_CRC", _v1_flip_header, "v1"),
+        InvalidCase(35, "version 1 stream: packet CRC mismatch", "E_CRC", _v1_flip_chunk, "v1"),
     ]
+
+
+def _v1_flip_header(b: bytearray, info: dict) -> bytearray:
+    b[41] ^= 0x01  # width, v1 offset 40
+    return b
+
+
+def _v1_flip_chunk(b: bytearray, info: dict) -> bytearray:
+    b[info["ends"][0] - 5] ^= 0x10  # the last chunk byte of packet 0, CRC left alone
+    return b
 
 
 def _set_magic(b: bytearray) -> bytearray:
@@ -375,46 +405,27 @@ def _set_magic(b: bytearray) -> bytearray:
     return b
 
 
-def _resize_chunk(b: bytearray, info: dict, delta: int) -> None:
-    """Shorten or lengthen the first Huffman chunk of packet 0 in place by `delta` bytes (a zero byte is
-    appended), rewriting its table entry and the packet CRC. Needs a Huffman chunk (raises otherwise)."""
-    c = info["huffman_chunk"]
-    if c is None:
-        raise InvalidArgumentError("the base stream has no Huffman chunk to edit")
-    entry = info["p0"] + 10 + 4 * c
-    word = struct.unpack_from("<I", b, entry)[0]
-    length = word >> 8
-    struct.pack_into("<I", b, entry, (word & 0xFF) | ((length + delta) << 8))
-    end_of_chunk = info["chunk_starts"][c] + length
-    if delta < 0:
-        del b[end_of_chunk + delta:end_of_chunk]
-    else:
-        b[end_of_chunk:end_of_chunk] = b"\x00" * delta
-    end = info["p0_end"] + delta
-    _fix_packet_crc(b, info["p0"], end)
-
-
 def _stream_info(data: bytes) -> dict:
-    """Offsets of the first two packets of a well-formed base stream."""
-    info: dict = {}
-    pos = 68
-    for p in range(2):
-        k = data[pos + 8]
-        words = [struct.unpack_from("<I", data, pos + 10 + 4 * i)[0] for i in range(k)]
-        lengths = [w_ >> 8 for w_ in words]
-        data_start = pos + 10 + 4 * k
-        end = data_start + sum(lengths) + 4
-        info[f"p{p}"], info[f"p{p}_end"] = pos, end
-        if p == 0:
-            info["p0_data"], info["len0"] = data_start, lengths[0]
-            starts, s = [], data_start
-            for n in lengths:
-                starts.append(s)
-                s += n
-            info["chunk_starts"] = starts
-            info["huffman_chunk"] = next((i for i, w_ in enumerate(words) if w_ & 0xFF == 1), None)
-        pos = end
-    return info
+    """Packets and their [start, end) offsets in a well-formed base stream."""
+    from refcodec.bitstream import parse_stream
+
+    parsed = parse_stream(data)
+    return {"packets": parsed.packets, "offsets": parsed.packet_offsets,
+            "ends": [o + p.size for o, p in zip(parsed.packet_offsets, parsed.packets)]}
+
+
+def _as_v1(data: bytes, model) -> bytes:
+    """The same frames in a container version 1 stream (what refcodec wrote before version 2)."""
+    from dataclasses import replace
+
+    from refcodec.bitstream import parse_stream, serialize_stream
+    from refcodec.bitstream.format import VERSION_1
+
+    parsed = parse_stream(data)
+    h = parsed.header
+    header = replace(h, model_id=model.model_id_bytes, version=VERSION_1,
+                     fps_num=h.fps_num or 1, fps_den=h.fps_den or 1, frame_count=h.frame_count or len(parsed.packets))
+    return serialize_stream(header, [replace(p, version=VERSION_1) for p in parsed.packets])
 
 
 def build_invalid(models: dict) -> dict[str, bytes]:
@@ -427,10 +438,13 @@ def build_invalid(models: dict) -> dict[str, bytes]:
         "huffman": encode_frames([rgb, rgb2], models["rand-double"], channels=12, fps=(25, 1), entropy="huffman"),
         "raw": encode_frames([rgb, rgb2], models["rand-double"], channels=12, fps=(25, 1), entropy="raw"),
     }
+    bases["v1"] = _as_v1(bases["huffman"], models["rand-double"])
+    base_names = {"huffman": "two 16x24 frames, huffman stream", "raw": "two 16x24 frames, raw stream",
+                  "v1": "two 16x24 frames, huffman stream, container version 1"}
     files: dict[str, bytes] = {}
     records = []
     for case in _invalid_cases():
-        base_kind = "raw" if case.model == "raw" else "huffman"
+        base_kind = case.model if case.model in ("raw", "v1") else "huffman"
         base = bases[base_kind]
         buf = bytearray(base)
         res = case.mutate(buf, _stream_info(base))  # edits in place and/or returns the new bytes
@@ -440,10 +454,11 @@ def build_invalid(models: dict) -> dict[str, bytes]:
         fname = f"{case.number:02d} - {case.what}.mcuc"
         files[fname] = out
         records.append({"file": fname, "number": case.number, "what": case.what, "error": case.error,
-                        "model": "rand-double", "base": f"two 16x24 frames, {base_kind} stream",
+                        "model": "rand-double", "base": base_names[base_kind],
+                        "stage": "header" if case.number <= 13 or case.number == 34 else "packet",
                         "decoder_must": "reject the stream" + (
                             ", or skip the packet in keep-going mode (spec section 8.3)"
-                            if case.error in ("E_SYNC", "E_PACKET", "E_CHUNK", "E_ORDER") or case.number == 16
+                            if case.error in ("E_SYNC", "E_PACKET", "E_CHUNK", "E_ORDER") or case.number in (15, 35)
                             else ""),
                         "sha256": sha256(out)})
     files["invalid.json"] = (json.dumps({"generator": GENERATOR, "generator_version": GENERATOR_VERSION,

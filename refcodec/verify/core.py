@@ -30,12 +30,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from refcodec.bitstream.container import Chunk, StreamHeader
+from refcodec.bitstream.container import Chunk
 from refcodec.bitstream.format import (
-    CHUNK_ENTRY_SIZE,
-    HEADER_SIZE,
     MAGIC,
-    PACKET_SYNC,
+    PACKET_SYNC_V2,
     STREAM_ENTROPY_HUFFMAN,
     STREAM_ENTROPY_RAW,
 )
@@ -46,12 +44,10 @@ from refcodec.kernels.params import ConvParams
 from refcodec.model.encoder import pad_to_multiple, run_encoder
 from refcodec.model.modelfile import EncoderModel
 from refcodec.model.topology import TENSOR_NAMES
+from refcodec.bitstream.header import StreamHeader
+from refcodec.verify.stream_split import HEADER_FIELDS, header_fields, split_packet
 from refcodec.verify.dumps import DUMP_NAMES, dump_dtype, frame_dirs, read_dump
 
-HEADER_FIELDS = ("magic", "version", "flags", "header_size", "model_id", "width", "height", "latent_width",
-                 "latent_height", "channels", "bits", "entropy_mode", "reserved", "fps_num", "fps_den",
-                 "frame_count")
-_HEADER_STRUCT = struct.Struct("<4sBBH32sHHHHBBBBIII")  # spec §7.1, bytes 0..63
 
 
 @dataclass
@@ -310,40 +306,10 @@ def crc_variant(data: bytes, got: int) -> str | None:
     return None
 
 
-def _header_fields(data: bytes) -> dict[str, object] | None:
-    if len(data) < HEADER_SIZE:
-        return None
-    values = _HEADER_STRUCT.unpack_from(data, 0)
-    fields = dict(zip(HEADER_FIELDS, values))
-    fields["header_crc"] = struct.unpack_from("<I", data, HEADER_SIZE - 4)[0]
-    return fields
-
-
 def _fmt(v: object) -> str:
     if isinstance(v, bytes):
         return v.hex() if len(v) > 4 else repr(v)
     return str(v)
-
-
-def _split_packet(data: bytes, pos: int) -> dict | None:
-    """Lenient split of the packet at `pos` (no CRC or legality check): None if it does not fit."""
-    if len(data) - pos < 10:
-        return None
-    sync, index, k, flags = struct.unpack_from("<4sIBB", data, pos)
-    table_end = pos + 10 + CHUNK_ENTRY_SIZE * k
-    if table_end + 4 > len(data):
-        return None
-    entries = [struct.unpack_from("<I", data, pos + 10 + CHUNK_ENTRY_SIZE * i)[0] for i in range(k)]
-    modes, lengths = [e & 0xFF for e in entries], [e >> 8 for e in entries]
-    end = table_end + sum(lengths)
-    if end + 4 > len(data):
-        return None
-    chunks, p = [], table_end
-    for n in lengths:
-        chunks.append(data[p:p + n])
-        p += n
-    return {"sync": sync, "frame_index": index, "k": k, "flags": flags, "modes": modes, "chunks": chunks,
-            "start": pos, "crc_at": end, "crc": struct.unpack_from("<I", data, end)[0], "end": end + 4}
 
 
 def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dict[str, np.ndarray]], got: bytes,
@@ -352,9 +318,9 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
     lq = model.latent_quantizer
     n_frames = len(frames)
     h, w = frames[0].shape[:2]
-    gf = _header_fields(got)
+    gf = header_fields(got)
     if gf is None or gf["magic"] != MAGIC:
-        what = "is shorter than the 68-byte header" if gf is None else f"starts with {gf['magic']!r}, not {MAGIC!r}"
+        what = "is shorter than its header" if gf is None else f"starts with {gf['magic']!r}, not {MAGIC!r}"
         report.diagnoses.append(Diagnosis("container", f"the firmware's stream {what} (spec section 7.1)"))
         report.stream = {"expected_bytes": 0, "got_bytes": len(got), "mismatching_bytes": len(got) or 1}
         return
@@ -367,32 +333,33 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
         mode = STREAM_ENTROPY_HUFFMAN if model.entropy is not None else STREAM_ENTROPY_RAW
     if mode == STREAM_ENTROPY_HUFFMAN and model.entropy is None:
         raise InvalidArgumentError("entropy mode 'huffman' needs a model with entropy tables; this one has none")
-    fps_num = int(gf["fps_num"]) or 1
-    fps_den = int(gf["fps_den"]) or 1
-    frame_count = int(gf["frame_count"]) if gf["frame_count"] in (0, n_frames) else n_frames
-    try:
-        exp_header = StreamHeader(model.model_id_bytes, w, h, lq.channels, int(lq.bits), mode, fps_num, fps_den,
-                                  frame_count).pack()
-    except BitstreamError:  # firmware's frame rate fields are illegal (0): compare against 25/1
-        exp_header = StreamHeader(model.model_id_bytes, w, h, lq.channels, int(lq.bits), mode, 25, 1,
-                                  frame_count).pack()
-    ef = _header_fields(exp_header)
+    fps_num, fps_den = gf["fps_num"], gf["fps_den"]
+    if not (fps_num and fps_den):  # absent, or illegal (0): compare against a header without timing
+        fps_num = fps_den = None
+    # absent (a live stream) and the true count are both right; otherwise expect the reference encoder's rule
+    if gf["frame_count"] is None or gf["frame_count"] == n_frames:
+        frame_count = int(gf["frame_count"] or 0)
+    else:
+        frame_count = n_frames if n_frames > 1 else 0
+    exp_header = StreamHeader(model.model_id_bytes, w, h, lq.channels, int(lq.bits), mode, fps_num, fps_den,
+                              frame_count).pack()
+    ef = header_fields(exp_header)
     expected = bytearray(exp_header)
     wrong = [(k, ef[k], gf[k]) for k in HEADER_FIELDS if ef[k] != gf[k]]
     for name, e, g in wrong:
         report.diagnoses.append(Diagnosis("container", f"stream header field {name} is {_fmt(g)}, expected {_fmt(e)} "
                                           f"(spec section 7.1)"))
     if not wrong and ef["header_crc"] != gf["header_crc"]:
-        variant = crc_variant(got[:HEADER_SIZE - 4], int(gf["header_crc"]))
+        variant = crc_variant(got[:int(gf["size"]) - 4], int(gf["header_crc"]))
         report.diagnoses.append(Diagnosis("crc", f"stream header CRC is 0x{gf['header_crc']:08x}, expected "
                                           f"0x{ef['header_crc']:08x}" + (f": the firmware computes CRC-32 {variant}"
                                                                           if variant else "") +
                                           " (spec section 7.3: reflected 0xEDB88320, init and final XOR 0xFFFFFFFF)"))
-    pos = HEADER_SIZE
+    pos = int(gf["size"])
     crc_only = []
     for f in range(n_frames):
         ref_sym = refs[f]["symbols"]
-        gp = _split_packet(got, pos)
+        gp = split_packet(got, pos)
         k = channels if channels is not None else (gp["k"] if gp and gp["k"] <= lq.channels else lq.channels)
         codes = model.entropy.code_lengths if mode == STREAM_ENTROPY_HUFFMAN else None
         pkt = encode_packet(ref_sym, f, k, int(lq.bits), codes)  # what refcodec encode writes
@@ -406,10 +373,10 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
         pos = gp["end"]
         if got_pkt == exp_pkt:
             continue
-        if gp["sync"] != PACKET_SYNC or gp["frame_index"] != f or gp["k"] != k or gp["flags"] != 0:
+        if gp["sync"] != PACKET_SYNC_V2 or gp["frame_index"] != f or gp["k"] != k:
             report.diagnoses.append(Diagnosis(
                 "container", f"packet at offset {gp['start']}: sync {gp['sync']!r}, frame_index {gp['frame_index']}, "
-                f"k {gp['k']}, flags {gp['flags']}; expected {PACKET_SYNC!r}, {f}, {k}, 0 (spec section 7.2)", f))
+                f"k {gp['k']}; expected {PACKET_SYNC_V2!r}, {f}, {k} (spec section 7.2)", f))
             continue
         sym_bad = 0
         for c in range(k):
