@@ -25,6 +25,7 @@ JSON results go to stdout, progress to stderr.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -264,6 +265,8 @@ def load_exported(folder: Path) -> tuple[EncoderModel, Decoder, dict]:
 def cmd_finetune(a) -> dict:
     model, dec, dec_meta = load_exported(a.source)
     cfg = get_config(a.config)
+    if a.threads is not None:
+        cfg = dataclasses.replace(cfg, threads=a.threads)
     torch.set_num_threads(cfg.threads)
     images = training_set(a.images, flips=True)
     lat = int8_latents(model, images)
@@ -327,6 +330,7 @@ def main(argv=None) -> int:
     f = sub.add_parser("finetune")
     f.add_argument("--from", dest="source", type=Path, default=ASSETS_DIR)
     f.add_argument("--config", default="cpu")
+    f.add_argument("--threads", type=int, default=None, help="torch threads (default: the config's)")
     f.add_argument("--steps", type=int, required=True)
     f.add_argument("--levels", type=int, default=None,
                    help="refit the latent quantizer: the calibrated range over this many levels (<= 2^bits)")
