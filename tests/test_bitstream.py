@@ -100,7 +100,7 @@ def test_round_trip_symbols_and_spec_description():
         (48, "<B", 0, "channel count 0"),
         (48, "<B", 200, "implementation limit"),
         (49, "<B", 9, "bit depth 9"),
-        (50, "<B", 2, "entropy mode 2"),
+        (50, "<B", 3, "entropy mode 3"),
         (52, "<I", 0, "frame rate"),
     ],
 )

@@ -1,6 +1,6 @@
 """The portable C firmware stand-in (firmware/): built with gcc -std=c99 -Wall -Wextra -Werror -pedantic from the
 exported header, it must write every conformance vector's layer dumps and stream byte for byte (odd sizes, every
-channel count, both rounding modes, the extreme model, raw and Huffman streams), and multi-frame streams equal to
+channel count, both rounding modes, the extreme model, raw, Huffman and context-Huffman streams), and multi-frame streams equal to
 `refcodec encode`'s."""
 
 from __future__ import annotations
@@ -68,6 +68,21 @@ def test_firmware_multi_frame_stream_equals_refcodec_encode(firmware, tmp_path):
     frames = [base, np.ascontiguousarray(base[::-1]), rng.integers(0, 256, base.shape, dtype=np.uint8)]
     got = run_firmware(firmware("rand-double"), frames, tmp_path / "s.mcuc", channels=7, fps=(30000, 1001))
     assert got == encode_frames(frames, model, channels=7, fps=(30000, 1001), entropy="huffman")
+
+
+def test_firmware_multi_frame_ctx_stream_equals_refcodec_encode(firmware, tmp_path):
+    """Context Huffman (spec 6.6) over several frames and k values; the firmware's default mode for a model with
+    context tables is ctx, like `refcodec encode`'s auto."""
+    model = load_model(ROOT / "models" / "rand-ctx.npz")
+    rng = np.random.default_rng(4)
+    base = _png(ROOT / "kodim15_odd61x75" / "input.png")
+    frames = [base, np.ascontiguousarray(base[:, ::-1]), rng.integers(0, 256, base.shape, dtype=np.uint8)]
+    for k in (12, 3):
+        got = run_firmware(firmware("rand-ctx"), frames, tmp_path / "s.mcuc", channels=k, fps=(30, 1))
+        want = encode_frames(frames, model, channels=k, fps=(30, 1))
+        assert want[50] == 2 and got == want
+    got = run_firmware(firmware("rand-ctx"), frames, tmp_path / "h.mcuc", entropy="huffman", fps=(30, 1))
+    assert got == encode_frames(frames, model, fps=(30, 1), entropy="huffman")
 
 
 def test_make_firmware_builds_with_the_makefile(tmp_path):

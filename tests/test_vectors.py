@@ -206,7 +206,7 @@ def test_vectors_cover_the_issue_list():
     recs = [_record(n) for n in VECTORS]
     assert {r["channels_sent"] for r in recs} == set(range(13))
     assert {r["rounding"] for r in recs} == {"double", "single"}
-    assert {r["entropy"] for r in recs} == {"raw", "huffman"}
+    assert {r["entropy"] for r in recs} == {"raw", "huffman", "ctx"}
     assert any(r["width"] % 8 and r["height"] % 8 for r in recs)
     assert any(r["source"].startswith("kodak") for r in recs)
     assert {"black", "white", "noise01"} <= {r["source"].split(":")[0] for r in recs}

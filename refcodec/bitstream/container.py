@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from refcodec.bitstream.crc import crc32
 from refcodec.bitstream.format import (
     CHUNK_ENTRY_SIZE,
-    CHUNK_HUFFMAN,
+    CHUNK_MODE_NAMES,
     CHUNK_RAW,
+    CODED_CHUNK_MODE,
+    ENTROPY_NAMES,
     HEADER_SIZE,
     IMPL_MAX_CHANNELS,
     IMPL_MAX_DIMENSION,
@@ -23,8 +25,6 @@ from refcodec.bitstream.format import (
     MAX_CHUNK_LENGTH,
     PACKET_FIXED_SIZE,
     PACKET_SYNC,
-    STREAM_ENTROPY_HUFFMAN,
-    STREAM_ENTROPY_RAW,
     VERSION,
     latent_size,
     max_huffman_chunk_length,
@@ -88,7 +88,7 @@ class StreamHeader:
                 f"channel count {self.channels} exceeds the implementation limit {IMPL_MAX_CHANNELS}", "E_HEADER")
         if not 1 <= self.bits <= MAX_BITS:
             raise BitstreamError(f"bit depth {self.bits} outside [1, {MAX_BITS}]", "E_HEADER")
-        if self.entropy_mode not in (STREAM_ENTROPY_RAW, STREAM_ENTROPY_HUFFMAN):
+        if self.entropy_mode not in ENTROPY_NAMES:
             raise BitstreamError(f"unknown entropy mode {self.entropy_mode}", "E_HEADER")
         if not 1 <= self.fps_num <= 0xFFFFFFFF or not 1 <= self.fps_den <= 0xFFFFFFFF:
             raise BitstreamError(
@@ -138,7 +138,7 @@ class StreamHeader:
 
 @dataclass(frozen=True)
 class Chunk:
-    """One channel's coded symbols: `mode` CHUNK_RAW or CHUNK_HUFFMAN, `data` the chunk bytes."""
+    """One channel's coded symbols: `mode` CHUNK_RAW, CHUNK_HUFFMAN or CHUNK_CTX_HUFFMAN, `data` the chunk bytes."""
 
     mode: int
     data: bytes
@@ -167,8 +167,8 @@ class FramePacket:
             raise InvalidArgumentError(f"{self.k} chunks, at most 255")
         parts = [_PACKET_HEAD.pack(PACKET_SYNC, self.frame_index, self.k, 0)]
         for c in self.chunks:
-            if c.mode not in (CHUNK_RAW, CHUNK_HUFFMAN):
-                raise InvalidArgumentError(f"chunk mode {c.mode} is not 0 (raw) or 1 (huffman)")
+            if c.mode not in CHUNK_MODE_NAMES:
+                raise InvalidArgumentError(f"chunk mode {c.mode} is not one of {CHUNK_MODE_NAMES}")
             if len(c.data) > MAX_CHUNK_LENGTH:
                 raise InvalidArgumentError(f"chunk of {len(c.data)} bytes exceeds {MAX_CHUNK_LENGTH}")
             parts.append(struct.pack("<I", c.mode | (len(c.data) << 8)))
@@ -212,15 +212,16 @@ def parse_packet(data: bytes, offset: int, header: StreamHeader) -> tuple[FrameP
                     f"packet at offset {offset}, channel {i}: raw chunk length {length}, expected {raw_len}",
                     "E_PACKET",
                 )
-        elif mode == CHUNK_HUFFMAN:
-            if header.entropy_mode != STREAM_ENTROPY_HUFFMAN:
+        elif mode in CHUNK_MODE_NAMES:  # an entropy-coded mode: only the one the stream's entropy_mode allows
+            if CODED_CHUNK_MODE.get(header.entropy_mode) != mode:
                 raise BitstreamError(
-                    f"packet at offset {offset}, channel {i}: huffman chunk in a raw stream", "E_PACKET"
+                    f"packet at offset {offset}, channel {i}: {CHUNK_MODE_NAMES[mode]} chunk in a "
+                    f"{ENTROPY_NAMES[header.entropy_mode]} stream", "E_PACKET"
                 )
             if not 1 <= length <= huff_max:
                 raise BitstreamError(
-                    f"packet at offset {offset}, channel {i}: huffman chunk length {length} outside [1, {huff_max}]",
-                    "E_PACKET",
+                    f"packet at offset {offset}, channel {i}: {CHUNK_MODE_NAMES[mode]} chunk length {length} "
+                    f"outside [1, {huff_max}]", "E_PACKET",
                 )
         else:
             raise BitstreamError(f"packet at offset {offset}, channel {i}: unknown chunk mode {mode}", "E_PACKET")

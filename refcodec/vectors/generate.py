@@ -108,6 +108,22 @@ def _specs() -> list[VectorSpec]:
                    "extreme-single", "kodak:02:200:300:64:64", sections=("4.3", "5")),
         VectorSpec("extreme_raw_smooth_24x32", "extreme model (8-bit symbols) in a raw stream", "extreme-double",
                    "smooth:24:32:8", entropy="raw", sections=("6.3",)),
+        VectorSpec("ctx_kodim01_crop64", "context Huffman (entropy_mode 2) on a real photo; channel 11 has empty "
+                   "tables (raw)", "rand-ctx", "kodak:01:300:400:64:64", entropy="ctx", sections=("6.4", "6.6")),
+        VectorSpec("ctx_kodim15_odd61x75", "context Huffman, odd size 61x75 (HxW): first row and column contexts",
+                   "rand-ctx", "kodak:15:150:300:61:75", entropy="ctx", sections=("6.6",)),
+        VectorSpec("ctx_kodim23_224", "context Huffman at the paper's size (224x224 crop of kodim23)", "rand-ctx",
+                   "kodak:23:100:250:224:224", entropy="ctx", sections=("6.6",)),
+        VectorSpec("ctx_size_1x1", "context Huffman, 1x1 latent: one symbol, context (none, none)", "rand-ctx",
+                   "smooth:1:1:2", entropy="ctx", sections=("6.6",)),
+        VectorSpec("ctx_size_tall_40x8", "context Huffman, 5x1 latent: no left neighbour anywhere", "rand-ctx",
+                   "smooth:40:8:6", entropy="ctx", sections=("6.6",)),
+        VectorSpec("ctx_channels_05", "context Huffman with k = 5 of 12 channels sent", "rand-ctx",
+                   "kodak:21:250:350:24:32", channels=5, entropy="ctx", sections=("6.6", "9")),
+        VectorSpec("ctx_noise_48x48", "context Huffman on saturating 0/255 noise: raw fallback per chunk",
+                   "rand-ctx", "noise01:48:48:1", entropy="ctx", sections=("6.4", "6.6")),
+        VectorSpec("ctx_model_huffman_kodim01", "a model with context tables in a plain huffman stream "
+                   "(entropy_mode 1)", "rand-ctx", "kodak:01:300:400:64:64", sections=("6.2", "6.4")),
     ]
     return v
 
@@ -236,7 +252,7 @@ class InvalidCase:
     what: str
     error: str  # spec section 8.1 error name
     mutate: Callable[[bytearray, dict], bytearray]
-    model: str = "rand-double"
+    model: str = "huffman"  # the base stream: "huffman", "raw" or "ctx" (all made with INVALID_MODEL)
 
 
 def _fix_header_crc(b: bytearray) -> bytearray:
@@ -348,7 +364,7 @@ def _invalid_cases() -> list[InvalidCase]:
         InvalidCase(9, "bit depth 0", "E_HEADER", _set_header(49, "<B", 0)),
         InvalidCase(10, "bit depth differs from the model", "E_HEADER", _set_header(49, "<B", 6)),
         InvalidCase(11, "channel count differs from the model", "E_HEADER", _set_header(48, "<B", 11)),
-        InvalidCase(12, "unknown entropy mode 2", "E_HEADER", _set_header(50, "<B", 2)),
+        InvalidCase(12, "unknown entropy mode 3", "E_HEADER", _set_header(50, "<B", 3)),
         InvalidCase(13, "frame rate denominator 0", "E_HEADER", _set_header(56, "<I", 0)),
         InvalidCase(14, "model id of another model", "E_MODEL", other_model_id),
         InvalidCase(15, "bad packet sync", "E_SYNC", bad_sync),
@@ -356,7 +372,7 @@ def _invalid_cases() -> list[InvalidCase]:
         InvalidCase(17, "reserved packet flags set", "E_PACKET", _packet_edit(flags)),
         InvalidCase(18, "more channels present than the stream has", "E_PACKET", _packet_edit(k_over)),
         InvalidCase(19, "raw chunk length is not ceil(n b 8)", "E_PACKET", _packet_edit(raw_len_wrong), "raw"),
-        InvalidCase(20, "unknown chunk mode 2", "E_PACKET", _packet_edit(chunk_mode(2))),
+        InvalidCase(20, "context chunk (mode 2) in a huffman stream", "E_PACKET", _packet_edit(chunk_mode(2))),
         InvalidCase(21, "huffman chunk in a raw stream", "E_PACKET", _packet_edit(chunk_mode(1)), "raw"),
         InvalidCase(22, "chunk length past the end of the stream", "E_PACKET", huge_len),
         InvalidCase(23, "stream cut inside a packet", "E_TRUNCATED", cut_in_packet),
@@ -367,6 +383,10 @@ def _invalid_cases() -> list[InvalidCase]:
         InvalidCase(28, "huffman chunk ends before its last symbol", "E_CHUNK", huffman_short),
         InvalidCase(29, "huffman chunk with a trailing byte", "E_CHUNK", huffman_trailing),
         InvalidCase(30, "bytes after the last packet", "E_TRUNCATED", trailing),
+        InvalidCase(31, "unknown chunk mode 3", "E_PACKET", _packet_edit(chunk_mode(3))),
+        InvalidCase(32, "huffman chunk (mode 1) in a ctx stream", "E_PACKET", _packet_edit(chunk_mode(1)), "ctx"),
+        InvalidCase(33, "context chunk ends before its last symbol", "E_CHUNK", huffman_short, "ctx"),
+        InvalidCase(34, "context chunk with a trailing byte", "E_CHUNK", huffman_trailing, "ctx"),
     ]
 
 
@@ -376,11 +396,11 @@ def _set_magic(b: bytearray) -> bytearray:
 
 
 def _resize_chunk(b: bytearray, info: dict, delta: int) -> None:
-    """Shorten or lengthen the first Huffman chunk of packet 0 in place by `delta` bytes (a zero byte is
-    appended), rewriting its table entry and the packet CRC. Needs a Huffman chunk (raises otherwise)."""
-    c = info["huffman_chunk"]
+    """Shorten or lengthen the first entropy-coded (Huffman or context) chunk of packet 0 in place by `delta`
+    bytes (a zero byte is appended), rewriting its table entry and the packet CRC (raises if there is none)."""
+    c = info["coded_chunk"]
     if c is None:
-        raise InvalidArgumentError("the base stream has no Huffman chunk to edit")
+        raise InvalidArgumentError("the base stream has no entropy-coded chunk to edit")
     entry = info["p0"] + 10 + 4 * c
     word = struct.unpack_from("<I", b, entry)[0]
     length = word >> 8
@@ -412,9 +432,13 @@ def _stream_info(data: bytes) -> dict:
                 starts.append(s)
                 s += n
             info["chunk_starts"] = starts
-            info["huffman_chunk"] = next((i for i, w_ in enumerate(words) if w_ & 0xFF == 1), None)
+            info["coded_chunk"] = next((i for i, w_ in enumerate(words) if w_ & 0xFF in (1, 2)), None)
         pos = end
     return info
+
+
+INVALID_MODEL = "rand-ctx"
+"""The model of every invalid stream (it has plain and context tables, so all three stream kinds exist)."""
 
 
 def build_invalid(models: dict) -> dict[str, bytes]:
@@ -423,14 +447,12 @@ def build_invalid(models: dict) -> dict[str, bytes]:
 
     rgb = _source_pixels("smooth:16:24:11", None)
     rgb2 = _source_pixels("smooth:16:24:12", None)
-    bases = {
-        "huffman": encode_frames([rgb, rgb2], models["rand-double"], channels=12, fps=(25, 1), entropy="huffman"),
-        "raw": encode_frames([rgb, rgb2], models["rand-double"], channels=12, fps=(25, 1), entropy="raw"),
-    }
+    bases = {kind: encode_frames([rgb, rgb2], models[INVALID_MODEL], channels=12, fps=(25, 1), entropy=kind)
+             for kind in ("huffman", "raw", "ctx")}
     files: dict[str, bytes] = {}
     records = []
     for case in _invalid_cases():
-        base_kind = "raw" if case.model == "raw" else "huffman"
+        base_kind = case.model
         base = bases[base_kind]
         buf = bytearray(base)
         res = case.mutate(buf, _stream_info(base))  # edits in place and/or returns the new bytes
@@ -440,14 +462,14 @@ def build_invalid(models: dict) -> dict[str, bytes]:
         fname = f"{case.number:02d} - {case.what}.mcuc"
         files[fname] = out
         records.append({"file": fname, "number": case.number, "what": case.what, "error": case.error,
-                        "model": "rand-double", "base": f"two 16x24 frames, {base_kind} stream",
+                        "model": INVALID_MODEL, "base": f"two 16x24 frames, {base_kind} stream",
                         "decoder_must": "reject the stream" + (
                             ", or skip the packet in keep-going mode (spec section 8.3)"
                             if case.error in ("E_SYNC", "E_PACKET", "E_CHUNK", "E_ORDER") or case.number == 16
                             else ""),
                         "sha256": sha256(out)})
     files["invalid.json"] = (json.dumps({"generator": GENERATOR, "generator_version": GENERATOR_VERSION,
-                                         "model": {"name": "rand-double", "id": models["rand-double"].model_id},
+                                         "model": {"name": INVALID_MODEL, "id": models[INVALID_MODEL].model_id},
                                          "cases": records}, indent=1) + "\n").encode("utf-8")
     return files
 
