@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 from spec_check import check_stream_module, spec_valid
 
+from refcodec.bitstream import parse_stream
 from refcodec.bitstream.container import Chunk
 from refcodec.bitstream.format import CHUNK_CTX_HUFFMAN, CHUNK_RAW, STREAM_ENTROPY_CTX, STREAM_ENTROPY_HUFFMAN
 from refcodec.codec import decode_symbols, encode_frames, frame_symbols, truncate_stream
@@ -268,6 +269,19 @@ def test_ctx_vectors_decode_with_the_independent_decoder(name, ctx_model):
     assert data[50] == (STREAM_ENTROPY_CTX if rec["entropy"] == "ctx" else STREAM_ENTROPY_HUFFMAN)
 
 
+def test_independent_decoder_rejects_the_invalid_chunk_streams(ctx_model):
+    """The E_CHUNK conformance streams (huffman and context chunks cut, with a trailing byte, non-zero padding)
+    pass the container grammar but not the spec-only chunk decoder; the other streams of the same base decode."""
+    invalid = json.loads((VECTORS / "invalid" / "invalid.json").read_text())
+    assert invalid["model"]["name"] == "rand-ctx"
+    tables = (ctx_model.entropy.code_lengths.tolist(), ctx_model.entropy.context_lengths.tolist())
+    chunk_cases = [c for c in invalid["cases"] if c["error"] == "E_CHUNK"]
+    assert {c["number"] for c in chunk_cases} >= {27, 28, 29, 33, 34}
+    for case in chunk_cases:
+        with pytest.raises(check_stream_module.StreamCheckError, match="channel"):
+            check_stream_module.decode_symbols((VECTORS / "invalid" / case["file"]).read_bytes(), *tables)
+
+
 def test_cli_encode_entropy_ctx_and_info(tmp_path, frames):
     import imageio.v3 as iio
 
@@ -289,6 +303,25 @@ def test_cli_encode_entropy_ctx_and_info(tmp_path, frames):
     res = runner.invoke(cli, ["encode", str(tmp_path / "a.png"), "-o", str(tmp_path / "x.mcuc"),
                               "--model", str(VECTORS / "models" / "rand-double.npz"), "--entropy", "ctx"])
     assert res.exit_code != 0 and "no context tables" in res.output and not (tmp_path / "x.mcuc").exists()
+
+
+def test_measure_reports_both_modes(tmp_path, frames, ctx_model):
+    """`python -m refcodec.entropy.measure` (spec 11.1): a huffman and a ctx section whose chunk bytes are what
+    the encoder writes (it also checks every chunk decodes back)."""
+    import imageio.v3 as iio
+
+    from refcodec.entropy.measure import measure
+
+    for i, f in enumerate(frames):
+        iio.imwrite(tmp_path / f"{i}.png", f)
+    out = measure(ctx_model, tmp_path, None)
+    assert out["images"] == 2 and set(out) >= {"huffman", "ctx", "ctx_saving_vs_huffman_percent"}
+    payload = {m: sum(len(c.data) for f in frames
+                      for c in parse_stream(encode_frames([f], ctx_model, entropy=m)).packets[0].chunks)
+               for m in ("huffman", "ctx")}
+    n = out["symbols_per_channel"] * 12
+    for m in ("huffman", "ctx"):
+        assert out[m]["coded_bits_per_symbol"] == round(payload[m] * 8 / n, 4)
 
 
 def test_c_header_carries_context_tables(ctx_model):

@@ -6,7 +6,8 @@ Encodes every image of DIR (default: the Kodak set, which is never used to fit t
 and prints, per channel and overall, the bits per latent symbol of raw packing, of the reference
 encoder's chunks in a huffman stream (entropy_mode 1: Huffman or raw per chunk, spec §6.4) and, when the
 model has context tables, in a ctx stream (entropy_mode 2: context Huffman or raw per chunk, §6.6), and
-the ideal static code bits (the symbols' code lengths summed, no byte padding), as JSON.
+the ideal static code bits (the symbols' code lengths summed, no byte padding), as JSON. It also times the
+entropy decoding of every chunk (decode_channel, tables built once per model) per frame of k = C channels.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 from refcodec.bitstream.format import CHUNK_RAW
-from refcodec.entropy.chunk import encode_channel
+from refcodec.entropy.chunk import decode_channel, encode_channel
 
 DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 
@@ -48,6 +50,7 @@ def measure(model, folder: Path, size) -> dict:
     coded = {m: np.zeros(C, np.int64) for m in modes}
     ideal = {m: np.zeros(C, np.int64) for m in modes}
     coded_chunks = {m: np.zeros(C, np.int64) for m in modes}
+    decode_s = {m: 0.0 for m in modes}
     n_sym = n_img = 0
     for sym in _symbols(model, folder, size, None):
         n_img += 1
@@ -58,6 +61,11 @@ def measure(model, folder: Path, size) -> dict:
             raw_bytes[c] += (n * bits + 7) // 8
             for m, (cl, cc) in modes.items():
                 ch = encode_channel(s, bits, None if cl is None else cl[c], None if cc is None else cc[c])
+                t0 = time.perf_counter()
+                back = decode_channel(ch, bits, n, None if cl is None else cl[c], None if cc is None else cc[c],
+                                      s.shape[1])
+                decode_s[m] += time.perf_counter() - t0
+                assert np.array_equal(back, s.ravel())
                 coded[m][c] += len(ch.data)
                 coded_chunks[m][c] += ch.mode != CHUNK_RAW
                 ideal[m][c] += (int(cl[c][s.ravel()].astype(np.int64).sum()) if cc is None
@@ -75,6 +83,7 @@ def measure(model, folder: Path, size) -> dict:
             "code_bits_per_symbol": round(float(ideal[m].sum()) / (n_sym * C), 4),
             "coded_chunk_fraction": round(float(coded_chunks[m].sum()) / (n_img * C), 4),
             "saving_vs_raw_percent": round(100.0 * (1 - coded[m].sum() / raw_bytes.sum()), 2),
+            "decode_ms_per_frame": round(1e3 * decode_s[m] / n_img, 3),
         }
     if "ctx" in modes and "huffman" in modes:
         out["ctx_saving_vs_huffman_percent"] = round(100.0 * (1 - coded["ctx"].sum() / coded["huffman"].sum()), 2)
