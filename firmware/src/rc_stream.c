@@ -111,11 +111,10 @@ static void canonical_codes(const uint8_t *lengths, uint16_t *codes)
 static uint16_t ctx_codes[RC_LATENT_CHANNELS * RC_CTX_COUNT][1 << RC_LQ_BITS];
 static int ctx_codes_ready = 0;
 
-/* Context of symbol i (raster order) of channel c (spec section 6.6): left and top neighbours' buckets, or
- * RC_CTX_BUCKETS where there is none. */
-static int32_t symbol_context(const uint8_t *symbols, int32_t i, int32_t latent_width, int32_t c)
+/* Table row of symbol i (raster order, column x) of channel c (spec section 6.6): c * RC_CTX_COUNT + ctx, ctx from
+ * the left and top neighbours' buckets, RC_CTX_BUCKETS where there is none. No division: the caller tracks x. */
+static int32_t symbol_context(const uint8_t *symbols, int32_t i, int32_t x, int32_t latent_width, int32_t c)
 {
-    const int32_t x = i % latent_width;
     const int32_t left = x > 0 ? symbols[(size_t)(i - 1) * RC_LATENT_CHANNELS + c] >> RC_CTX_BUCKET_SHIFT
                                : RC_CTX_BUCKETS;
     const int32_t top = i >= latent_width
@@ -151,25 +150,29 @@ static size_t code_channel(uint8_t *out, const uint8_t *symbols, int32_t n_symbo
         const size_t raw_len = ((size_t)n_symbols * RC_LQ_BITS + 7u) / 8u;
         uint64_t total_bits = 0;
         int codable = 1;
+        int32_t x = 0;
         rc_stream_init();
         for (i = 0; i < n_symbols; i++) {
-            const uint8_t l = rc_ctx_code_lengths[symbol_context(symbols, i, latent_width, c)]
+            const uint8_t l = rc_ctx_code_lengths[symbol_context(symbols, i, x, latent_width, c)]
                                                  [symbols[(size_t)i * RC_LATENT_CHANNELS + c]];
             if (l == 0) {
                 codable = 0;
                 break;
             }
             total_bits += l;
+            x = x + 1 == latent_width ? 0 : x + 1;
         }
         if (codable && (total_bits + 7u) / 8u < raw_len) {
             bw.out = out;
             bw.n = 0;
             bw.acc = 0;
             bw.nbits = 0;
+            x = 0;
             for (i = 0; i < n_symbols; i++) {
-                const int32_t row = symbol_context(symbols, i, latent_width, c);
+                const int32_t row = symbol_context(symbols, i, x, latent_width, c);
                 const uint8_t s = symbols[(size_t)i * RC_LATENT_CHANNELS + c];
                 bw_put(&bw, ctx_codes[row][s], rc_ctx_code_lengths[row][s]);
+                x = x + 1 == latent_width ? 0 : x + 1;
             }
             *mode = RC_CHUNK_CTX_HUFFMAN;
             return bw_finish(&bw);
