@@ -282,6 +282,23 @@ def test_independent_decoder_rejects_the_invalid_chunk_streams(ctx_model):
             check_stream_module.decode_symbols((VECTORS / "invalid" / case["file"]).read_bytes(), *tables)
 
 
+def test_check_stream_cli_decodes_with_a_model_file():
+    import subprocess
+    import sys
+
+    script = ROOT / "bitstream_spec" / "check_stream.py"
+    good = VECTORS / "ctx_kodim01_crop64" / "stream.mcuc"
+    bad = VECTORS / "invalid" / "34 - context chunk with a trailing byte.mcuc"
+    proc = subprocess.run([sys.executable, str(script), "--model", str(VECTORS / "models" / "rand-ctx.npz"),
+                           str(good), str(bad)], capture_output=True, text=True)
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert proc.returncode == 1 and [line["ok"] for line in lines] == [True, False]
+    assert lines[0]["entropy_mode"] == 2 and len(lines[0]["symbols_sha256"]) == 64
+    # without --model only the container is checked: the chunk fault is not seen
+    proc = subprocess.run([sys.executable, str(script), str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 0
+
+
 def test_cli_encode_entropy_ctx_and_info(tmp_path, frames):
     import imageio.v3 as iio
 
