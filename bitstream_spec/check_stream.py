@@ -4,7 +4,10 @@ stream-level rules of SPEC.md §7.4 (both container versions) that a per-packet 
 (frame indices 0, 1, 2, ...;
 exactly frame_count packets when frame_count > 0).
 
-    python bitstream_spec/check_stream.py FILE.mcuc [...]     # prints one JSON line per file; exit 1 on failure
+    python bitstream_spec/check_stream.py [--model MODEL.npz] FILE.mcuc [...]
+        prints one JSON line per file; exit 1 on failure. With --model, every chunk is also entropy-decoded
+        by mcuc_chunks.py (plain Python) with the model file's `entropy.code_lengths` /
+        `entropy.context_code_lengths` arrays, and the line gets a `symbols_sha256` of the decoded symbols.
 """
 
 from __future__ import annotations
@@ -17,6 +20,9 @@ from pathlib import Path
 _spec = importlib.util.spec_from_file_location("mcuc_construct", Path(__file__).with_name("mcuc_construct.py"))
 mcuc_construct = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mcuc_construct)
+_spec = importlib.util.spec_from_file_location("mcuc_chunks", Path(__file__).with_name("mcuc_chunks.py"))
+mcuc_chunks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(mcuc_chunks)
 
 
 class StreamCheckError(Exception):
@@ -45,12 +51,53 @@ def check_stream(data: bytes) -> dict:
     }
 
 
+def decode_symbols(data: bytes, code_lengths=None, context_lengths=None) -> list[list[list[int]]]:
+    """check_stream, then decode every chunk (mcuc_chunks): [packet][channel i < k] -> symbols in raster order.
+    code_lengths[c][s] / context_lengths[c][ctx][s]: the model's tables (any nested indexable)."""
+    check_stream(data)
+    parsed = mcuc_construct.parse(data)
+    h = parsed.header.body.value
+    out = []
+    for p in parsed.packets:
+        body = p.body.value
+        chans = []
+        for c, (entry, chunk) in enumerate(zip(body.table, body.chunks)):
+            try:
+                chans.append(mcuc_chunks.decode_chunk(
+                    entry.mode, chunk, h.bits, h.latent_width, h.latent_height,
+                    None if code_lengths is None else code_lengths[c],
+                    None if context_lengths is None else context_lengths[c]))
+            except mcuc_chunks.ChunkError as exc:
+                raise StreamCheckError(f"frame {body.frame_index} channel {c}: {exc}") from exc
+        out.append(chans)
+    return out
+
+
+def _model_tables(path: str):
+    import numpy as np  # only to read the model file's arrays (allow_pickle=False)
+
+    with np.load(path, allow_pickle=False) as z:
+        get = lambda k: z[k].tolist() if k in z.files else None  # noqa: E731
+        return get("entropy.code_lengths"), get("entropy.context_code_lengths")
+
+
 def main(argv: list[str]) -> int:
+    import hashlib
+
     status = 0
+    tables = None
+    if argv[:1] == ["--model"] and len(argv) >= 2:
+        tables = _model_tables(argv[1])
+        argv = argv[2:]
     for name in argv:
         try:
-            summary = check_stream(Path(name).read_bytes())
-            print(json.dumps({"file": name, "ok": True, **{k: v for k, v in summary.items() if k != "modes"}}))
+            data = Path(name).read_bytes()
+            summary = check_stream(data)
+            line = {"file": name, "ok": True, **{k: v for k, v in summary.items() if k != "modes"}}
+            if tables is not None:
+                syms = decode_symbols(data, *tables)
+                line["symbols_sha256"] = hashlib.sha256(json.dumps(syms).encode()).hexdigest()
+            print(json.dumps(line))
         except (OSError, StreamCheckError) as exc:
             print(json.dumps({"file": name, "ok": False, "error": str(exc)}))
             status = 1

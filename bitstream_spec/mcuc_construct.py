@@ -3,8 +3,8 @@
 
 Independent of refcodec's code on purpose: it is written from SPEC.md alone and used to check that
 every stream refcodec's tests produce follows the written spec. Entropy-coded chunk contents (§6)
-are opaque bytes here; only their lengths are checked (raw: exactly ceil(n*b/8); Huffman:
-1..ceil(n*15/8)).
+are opaque bytes here; only their lengths are checked (raw: exactly ceil(n*b/8); Huffman and context
+Huffman: 1..ceil(n*15/8)); `mcuc_chunks.py` decodes them (check_stream.py --model).
 
     from mcuc_construct import parse
     parsed = parse(data)      # the version byte (offset 4) picks MCUCStreamV2 or MCUCStreamV1;
@@ -54,8 +54,8 @@ def _entry_ok(ctx) -> bool:
         return False
     if ctx.mode == 0:
         return ctx.length == (n * h.bits + 7) // 8
-    if ctx.mode == 1:
-        return h.entropy_mode == 1 and 1 <= ctx.length <= (n * 15 + 7) // 8
+    if ctx.mode in (1, 2):  # CHUNK_HUFFMAN only in a huffman stream, CHUNK_CTX_HUFFMAN only in a ctx stream
+        return h.entropy_mode == ctx.mode and 1 <= ctx.length <= (n * 15 + 7) // 8
     return False
 
 
@@ -65,7 +65,7 @@ def _common_header_checks():
         Check(this.height >= 1),
         Check(this.channels >= 1),
         Check((this.bits >= 1) & (this.bits <= 8)),
-        Check((this.entropy_mode == 0) | (this.entropy_mode == 1)),
+        Check((this.entropy_mode == 0) | (this.entropy_mode == 1) | (this.entropy_mode == 2)),  # raw, huffman, ctx
         Check((this.latent_width * this.latent_height * this.bits + 7) // 8 < (1 << 24)),
     ]
 
@@ -102,7 +102,7 @@ HeaderBodyV2 = Struct(
 
 ChunkEntryV2 = Struct(
     "entry" / CanonicalVarInt,        # length << 2 | mode
-    "mode" / Computed(this.entry.value & 3),
+    "mode" / Computed(this.entry.value & 3),  # 0 raw, 1 huffman, 2 context huffman (3: none, rejected)
     "length" / Computed(this.entry.value >> 2),
     Check(_entry_ok),
 )
@@ -151,7 +151,7 @@ HeaderBodyV1 = Struct(
 )
 
 ChunkEntryV1 = Struct(
-    "mode" / Int8ul,      # 0 = CHUNK_RAW, 1 = CHUNK_HUFFMAN
+    "mode" / Int8ul,      # 0 = CHUNK_RAW, 1 = CHUNK_HUFFMAN, 2 = CHUNK_CTX_HUFFMAN
     "length" / Int24ul,   # bytes
     Check(_entry_ok),
 )

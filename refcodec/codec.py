@@ -14,9 +14,10 @@ import numpy as np
 from refcodec.bitstream.container import FramePacket, ParsedStream, parse_stream
 from refcodec.bitstream.format import (
     IMPL_MAX_DIMENSION,
-    VERSION_1,
+    STREAM_ENTROPY_CTX,
     STREAM_ENTROPY_HUFFMAN,
     STREAM_ENTROPY_RAW,
+    VERSION_1,
 )
 from refcodec.bitstream.header import StreamHeader
 from refcodec.bitstream.truncate import truncate_stream
@@ -28,7 +29,9 @@ __all__ = [
     "truncate_stream",
 ]
 
-ENTROPY_CHOICES = ("huffman", "raw", "auto")
+ENTROPY_CHOICES = ("auto", "ctx", "huffman", "raw")
+"""Encoder entropy modes: ctx = context Huffman (entropy_mode 2), huffman = per-channel Huffman (1), raw (0),
+auto = the best the model's tables allow (ctx, else huffman, else raw)."""
 
 
 def frame_symbols(model, rgb: np.ndarray) -> np.ndarray:
@@ -40,35 +43,53 @@ def frame_symbols(model, rgb: np.ndarray) -> np.ndarray:
 
 
 def encode_packet(symbols: np.ndarray, frame_index: int, channels: int, bits: int,
-                  code_lengths: np.ndarray | None) -> FramePacket:
+                  code_lengths: np.ndarray | None, context=None) -> FramePacket:
     """symbols uint8 [lh, lw, C] -> FramePacket with chunks for channels 0..channels-1 (spec §6.4 rule).
-    code_lengths uint8 [C, 2^bits] for a Huffman stream, None for a raw stream."""
+    context: the model's per-channel ContextCoders (EntropyTables.context_coders) for a ctx stream; else
+    code_lengths uint8 [C, 2^bits] for a Huffman stream; both None for a raw stream."""
     chunks = tuple(
-        encode_channel(symbols[:, :, c], bits, None if code_lengths is None else code_lengths[c])
+        encode_channel(symbols[:, :, c], bits, None if code_lengths is None else code_lengths[c],
+                       None if context is None else context[c])
         for c in range(channels)
     )
     return FramePacket(frame_index, chunks)
 
 
-def _resolve_entropy(model, entropy: str) -> int:
+def resolve_entropy(model, entropy: str) -> int:
+    """Encoder entropy choice (ENTROPY_CHOICES) -> the stream's entropy_mode for this model."""
     if entropy not in ENTROPY_CHOICES:
         raise InvalidArgumentError(f'invalid entropy mode "{entropy}", expected one of {ENTROPY_CHOICES}')
     if entropy == "raw" or (entropy == "auto" and model.entropy is None):
         return STREAM_ENTROPY_RAW
     if model.entropy is None:
         raise ModelFileError(f"model {model.model_id[:16]} has no entropy tables; use entropy 'raw'")
+    if entropy == "ctx" or (entropy == "auto" and model.has_context_tables):
+        if not model.has_context_tables:
+            raise ModelFileError(f"model {model.model_id[:16]} has no context tables; use entropy 'huffman' "
+                                 "(or refit them: python -m refcodec.training.pipeline refit-tables)")
+        return STREAM_ENTROPY_CTX
     return STREAM_ENTROPY_HUFFMAN
 
 
+def stream_tables(model, mode: int) -> tuple[np.ndarray | None, tuple | None]:
+    """(code_lengths, context coders) that encode_packet needs for a stream of entropy_mode `mode`."""
+    if mode == STREAM_ENTROPY_RAW:
+        return None, None
+    if mode == STREAM_ENTROPY_CTX:
+        return None, model.entropy.context_coders
+    return np.asarray(model.entropy.code_lengths), None
+
+
 def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: tuple[int, int] | None = None,
-                  size: tuple[int, int] | None = None, entropy: str = "huffman",
+                  size: tuple[int, int] | None = None, entropy: str = "auto",
                   progress: Callable[[int], None] | None = None) -> bytes:
     """Encode RGB frames (uint8 [H, W, 3], all the same size) into a complete container version 2 stream.
 
     channels: k in [0, C], the channels sent per frame. fps: (num, den), or None for a still image / unknown
     rate (the header then has no timing field). size: (W, H) to resize each frame
     to first (refcodec.media.resize_frame, the paper's protocol), None for native size.
-    entropy: "huffman" (needs the model's tables), "raw", or "auto" (huffman when the model has tables).
+    entropy: "ctx" (context Huffman, needs the model's context tables), "huffman" (needs its tables), "raw", or
+    "auto" (ctx when the model has context tables, else huffman when it has tables, else raw).
     progress: called with 1 after each frame. Reference encoder rule (spec §7.1): the header carries
     frame_count (the number of frames encoded) when there is more than one frame; a one-frame stream leaves
     it out.
@@ -79,9 +100,9 @@ def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: 
     fps_num, fps_den = (None, None) if fps is None else (int(fps[0]), int(fps[1]))
     if fps is not None and not (1 <= fps_num < 2**32 and 1 <= fps_den < 2**32):
         raise InvalidArgumentError(f"frame rate {fps_num}/{fps_den} must have both terms in [1, 2^32-1]")
-    mode = _resolve_entropy(model, entropy)
+    mode = resolve_entropy(model, entropy)
     bits = int(model.latent_quantizer.bits)
-    tables = None if mode == STREAM_ENTROPY_RAW else np.asarray(model.entropy.code_lengths)
+    tables, context = stream_tables(model, mode)
     packets: list[FramePacket] = []
     shape = None
     for i, rgb in enumerate(frames):
@@ -101,7 +122,7 @@ def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: 
             raise InvalidArgumentError(
                 f"frame {i} is {rgb.shape[1]}x{rgb.shape[0]}, frame 0 is {shape[1]}x{shape[0]} "
                 "(use --size to resize all)")
-        packets.append(encode_packet(frame_symbols(model, rgb), i, channels, bits, tables))
+        packets.append(encode_packet(frame_symbols(model, rgb), i, channels, bits, tables, context))
         if progress is not None:
             progress(1)
     if shape is None:
@@ -148,13 +169,14 @@ def check_model(header: StreamHeader, model) -> None:
         )
 
 
-def _packet_symbols(pkt: FramePacket, header: StreamHeader, tables: np.ndarray | None,
+def _packet_symbols(pkt: FramePacket, header: StreamHeader, tables: np.ndarray | None, context,
                     offset: int | None = None) -> np.ndarray:
     lh, lw, C = header.latent_height, header.latent_width, header.channels
     out = np.zeros((lh, lw, C), dtype=np.uint8)
     for c, chunk in enumerate(pkt.chunks):
         try:
-            sym = decode_channel(chunk, header.bits, lh * lw, None if tables is None else tables[c])
+            sym = decode_channel(chunk, header.bits, lh * lw, None if tables is None else tables[c],
+                                 None if context is None else context[c], lw)
         except BitstreamError as exc:
             where = "" if offset is None else f"packet at offset {offset}, "
             raise exc.with_context(f"{where}frame {pkt.frame_index}, channel {c}") from None
@@ -167,8 +189,8 @@ def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> Decoded
 
     model: checked against the header before any packet is parsed (spec §8.1 step 2: ModelMismatchError
     E_MODEL for another model id, BitstreamError E_HEADER for other channels or bits) and supplies the
-    Huffman tables; None is allowed for raw streams and for inspection (Huffman chunks then raise
-    BitstreamError E_CHUNK). Every BitstreamError carries the spec's class in `.code`.
+    Huffman and context tables; None is allowed for raw streams and for inspection (Huffman and context
+    chunks then raise BitstreamError E_CHUNK). Every BitstreamError carries the spec's class in `.code`.
     keep_going: packet faults (E_SYNC, E_PACKET, E_CRC, E_ORDER, E_CHUNK, a cut last packet) are skipped
     and the frame indices reported in `.lost`, one line per fault in `.errors` (spec §8.3)."""
     if model is not None and isinstance(data, (bytes, bytearray, memoryview)):
@@ -176,14 +198,14 @@ def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> Decoded
         check_model(StreamHeader.unpack(bytes(data)), model)
     parsed: ParsedStream = parse_stream(data, keep_going=keep_going)
     header = parsed.header
-    tables = None
-    if model is not None:
-        if model.entropy is not None:
-            tables = np.asarray(model.entropy.code_lengths)
+    tables = context = None
+    if model is not None and model.entropy is not None:
+        tables = np.asarray(model.entropy.code_lengths)
+        context = model.entropy.context_coders
     out = DecodedStream(header, lost=list(parsed.lost), errors=list(parsed.errors))
     for pkt, offset in zip(parsed.packets, parsed.packet_offsets):
         try:
-            sym = _packet_symbols(pkt, header, tables, offset)
+            sym = _packet_symbols(pkt, header, tables, context, offset)
         except BitstreamError as exc:
             if not keep_going:
                 raise

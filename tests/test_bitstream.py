@@ -175,6 +175,7 @@ V1_HOSTILE = [
     (40, "<H", 0, "width 0", "E_HEADER"),
     (44, "<H", 9, "latent size", "E_HEADER"),
     (49, "<B", 9, "bit depth 9", "E_HEADER"),
+    (50, "<B", 3, "entropy mode 3", "E_HEADER"),
     (52, "<I", 0, "frame rate", "E_HEADER"),
 ]
 
@@ -269,11 +270,21 @@ def test_packet_rules():
     raw_hdr = StreamHeader(MODEL_ID, 20, 13, 5, BITS, 0, frame_count=1).pack()
     with pytest.raises(BitstreamError, match="huffman chunk in a raw stream"):
         parse_stream(raw_hdr + FramePacket(0, (Chunk(1, b"\x00"),)).pack())
+    for version in (2, 1):  # entropy_mode 2 (context Huffman, spec §6.6) in both container versions
+        ctx_hdr = StreamHeader(MODEL_ID, 20, 13, 5, BITS, 2, frame_count=1, version=version).pack()
+        bad = ctx_hdr + FramePacket(0, (Chunk(1, b"\x00"),), version).pack()
+        with pytest.raises(BitstreamError, match="huffman chunk in a ctx stream") as info:
+            parse_stream(bad)
+        assert info.value.code == "E_PACKET" and spec_rejects(bad)
+        ok = ctx_hdr + FramePacket(0, (Chunk(2, b"\x00"),), version).pack()  # a context chunk: container fine
+        assert parse_stream(ok).packets[0].chunks[0].mode == 2 and not spec_rejects(ok)
+    with pytest.raises(BitstreamError, match="ctx chunk in a raw stream"):
+        parse_stream(raw_hdr + FramePacket(0, (Chunk(2, b"\x00"),)).pack())
     with pytest.raises(BitstreamError, match="trailing|frame index"):
         parse_stream(data + FramePacket(2, ()).pack())
     for body, match in ((b"MF\x80\x00\x00", "frame_index: overlong"),
                         (b"MF\x00\x01\x8c\x00" + bytes(3), "chunk table entry 0: overlong"),
-                        (b"MF\x00\x01\x0e" + bytes(3), "unknown chunk mode 2"),
+                        (b"MF\x00\x01\x0e" + bytes(3), "ctx chunk in a huffman stream"),
                         (b"MF\x00\x01\x0f" + bytes(3), "unknown chunk mode 3")):
         with pytest.raises(BitstreamError, match=match) as info:
             parse_stream(hdr + _v2_packet(body))

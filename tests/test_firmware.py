@@ -1,6 +1,6 @@
 """The portable C firmware stand-in (firmware/): built with gcc -std=c99 -Wall -Wextra -Werror -pedantic from the
 exported header, it must write every conformance vector's layer dumps and stream byte for byte (odd sizes, every
-channel count, both rounding modes, the extreme model, raw and Huffman streams), and multi-frame streams equal to
+channel count, both rounding modes, the extreme model, raw, Huffman and context-Huffman streams), and multi-frame streams equal to
 `refcodec encode`'s."""
 
 from __future__ import annotations
@@ -85,6 +85,21 @@ def test_firmware_long_stream_two_byte_frame_index(firmware, tmp_path):
     parsed = parse_stream(got)
     last = parsed.packet_offsets[-1]
     assert got[last:last + 4] == b"MF\x81\x01" and parsed.packets[-1].frame_index == 129
+
+
+def test_firmware_multi_frame_ctx_stream_equals_refcodec_encode(firmware, tmp_path):
+    """Context Huffman (spec 6.6) over several frames and k values; the firmware's default mode for a model with
+    context tables is ctx, like `refcodec encode`'s auto."""
+    model = load_model(ROOT / "models" / "rand-ctx.npz")
+    rng = np.random.default_rng(4)
+    base = _png(ROOT / "kodim15_odd61x75" / "input.png")
+    frames = [base, np.ascontiguousarray(base[:, ::-1]), rng.integers(0, 256, base.shape, dtype=np.uint8)]
+    for k in (12, 3):
+        got = run_firmware(firmware("rand-ctx"), frames, tmp_path / "s.mcuc", channels=k, fps=(30, 1))
+        want = encode_frames(frames, model, channels=k, fps=(30, 1))
+        assert want[20] == 2 and got == want  # v2 header: entropy_mode at offset 20
+    got = run_firmware(firmware("rand-ctx"), frames, tmp_path / "h.mcuc", entropy="huffman", fps=(30, 1))
+    assert got == encode_frames(frames, model, fps=(30, 1), entropy="huffman")
 
 
 def test_make_firmware_builds_with_the_makefile(tmp_path):

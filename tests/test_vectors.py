@@ -22,11 +22,14 @@ ROOT = Path(__file__).resolve().parents[1] / "vectors"
 VECTORS = sorted(p.parent.name for p in ROOT.glob("*/vector.json"))
 TENSORS = ("input", "conv1", "conv2", "latent", "symbols")
 HEADER_STAGE = {"E_MAGIC", "E_VERSION", "E_HEADER", "E_MODEL"}
-# sha256 of these vectors' stream.mcuc as committed by refcodec 0.1 in container version 1 (before version 2
-# existed): the regenerated stream_v1.mcuc must be those very bytes, and must still decode.
+# sha256 of these vectors' stream.mcuc as committed in container version 1 (by refcodec 0.1, and by the context
+# coding work before version 2 existed): the regenerated stream_v1.mcuc must be those very bytes, and must still
+# decode.
 V1_STREAM_SHA256 = {
     "kodim23_224": "3e3557b58e82184c3c68eb629281e8494e7fddd07b1323c9eaca6768ffe54646",
     "kodim03_raw_entropy": "9993554dadbeaa2565ecf703258906a7c1f44132b073884f81584077aa82bde3",
+    # a context-Huffman (entropy_mode 2) stream as the ctx branch committed it, in container version 1
+    "ctx_kodim01_crop64": "37600bc76424f75fc49d3084c5deb2ebbc05a2cca69e9befaf657222eb859935",
 }
 
 
@@ -228,7 +231,7 @@ def test_vectors_cover_the_issue_list():
     recs = [_record(n) for n in VECTORS]
     assert {r["channels_sent"] for r in recs} == set(range(13))
     assert {r["rounding"] for r in recs} == {"double", "single"}
-    assert {r["entropy"] for r in recs} == {"raw", "huffman"}
+    assert {r["entropy"] for r in recs} == {"raw", "huffman", "ctx"}
     assert any(r["width"] % 8 and r["height"] % 8 for r in recs)
     assert any(r["source"].startswith("kodak") for r in recs)
     assert {"black", "white", "noise01"} <= {r["source"].split(":")[0] for r in recs}

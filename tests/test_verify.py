@@ -186,6 +186,34 @@ def test_chunk_mode_change_is_an_entropy_diagnosis(tmp_path):
     assert [d.area for d in rep.diagnoses] == ["entropy"] and f"channel {c}" in rep.diagnoses[0].message
 
 
+def test_ctx_vector_passes_and_a_ctx_chunk_fault_is_an_entropy_diagnosis():
+    """Context-Huffman streams (spec 6.6): the vector passes; a context chunk replaced by its raw form (the
+    symbols stay right) is diagnosed as entropy coding of that channel."""
+    from refcodec.bitstream import parse_stream, serialize_stream
+    from refcodec.bitstream.container import Chunk, FramePacket
+    from refcodec.entropy.raw import raw_pack
+
+    vec = ROOT / "ctx_kodim01_crop64"
+    model = load_model(ROOT / "models" / "rand-ctx.npz")
+    frames = [_png(vec / "input.png")]
+    data = (vec / "stream.mcuc").read_bytes()
+    rep = verify(model, frames, stream=data, layers_dir=vec)
+    assert rep.passed and not rep.diagnoses
+    parsed = parse_stream(data)
+    symbols = np.fromfile(vec / "symbols.bin", np.uint8).reshape(8, 8, 12)
+    chunks = list(parsed.packets[0].chunks)
+    assert chunks[2].mode == 2
+    chunks[2] = Chunk(0, raw_pack(symbols[..., 2].ravel(), 5))
+    bad = serialize_stream(parsed.header, [FramePacket(0, tuple(chunks))])
+    rep = verify(model, frames, stream=bad)
+    assert [d.area for d in rep.diagnoses] == ["entropy"] and "channel 2" in rep.diagnoses[0].message
+    # --entropy ctx demanded of a huffman stream: the header's entropy_mode is the first diagnosis
+    rep = verify(model, frames, stream=(ROOT / "ctx_model_huffman_kodim01" / "stream.mcuc").read_bytes(),
+                 entropy="ctx")
+    assert not rep.passed and rep.diagnoses[0].area == "container"
+    assert "entropy_mode is 1, expected 2" in rep.diagnoses[0].message
+
+
 def test_bad_inputs_give_one_line_errors(tmp_path):
     runner = CliRunner()
     res = runner.invoke(cli, ["verify", str(tmp_path / "missing.png"), str(VECTOR / "stream.mcuc")])

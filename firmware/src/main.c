@@ -2,8 +2,9 @@
  * exported model header (rc_model.h) with CMSIS-NN semantics, writes an .mcuc stream and, on request, the
  * int8 tensor of every layer in refcodec's raw layer-dump format.
  *
- * usage: refcodec_fw -w WIDTH -h HEIGHT [-n FRAMES] [-k CHANNELS] [-e raw|huffman] [-f NUM/DEN]
+ * usage: refcodec_fw -w WIDTH -h HEIGHT [-n FRAMES] [-k CHANNELS] [-e raw|huffman|ctx] [-f NUM/DEN]
  *                    [-d DUMP_DIR] INPUT.rgb OUTPUT.mcuc
+ *   -e: entropy mode; default ctx when the model has context tables, else huffman when it has tables, else raw.
  *   INPUT.rgb: FRAMES x HEIGHT x WIDTH x 3 uint8, RGB interleaved, rows top to bottom (no header).
  *   The stream is container version 2; -f stores a frame rate (none without it), frame_count is stored when
  *   FRAMES > 1.
@@ -23,7 +24,7 @@ static const char *const tensor_names[RC_NUM_TENSORS] = {"input", "conv1", "conv
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: refcodec_fw -w WIDTH -h HEIGHT [-n FRAMES] [-k CHANNELS] [-e raw|huffman] "
+    fprintf(stderr, "usage: refcodec_fw -w WIDTH -h HEIGHT [-n FRAMES] [-k CHANNELS] [-e raw|huffman|ctx] "
                     "[-f NUM/DEN] [-d DUMP_DIR] INPUT.rgb OUTPUT.mcuc\n");
     return 2;
 }
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
 {
     long width = 0, height = 0, frames = 1, channels = RC_LATENT_CHANNELS;
     unsigned long fps_num = 0, fps_den = 0; /* no -f: no timing field (a still image or unknown rate) */
-    int entropy = RC_HAS_HUFFMAN ? RC_ENTROPY_HUFFMAN : RC_ENTROPY_RAW;
+    int entropy = RC_HAS_CTX_HUFFMAN ? RC_ENTROPY_CTX : RC_HAS_HUFFMAN ? RC_ENTROPY_HUFFMAN : RC_ENTROPY_RAW;
     const char *dump_dir = NULL, *in_path = NULL, *out_path = NULL;
     int i, rc = 1;
     long f;
@@ -95,6 +96,8 @@ int main(int argc, char **argv)
                     entropy = RC_ENTROPY_RAW;
                 } else if (strcmp(v, "huffman") == 0 && RC_HAS_HUFFMAN) {
                     entropy = RC_ENTROPY_HUFFMAN;
+                } else if (strcmp(v, "ctx") == 0 && RC_HAS_CTX_HUFFMAN) {
+                    entropy = RC_ENTROPY_CTX;
                 } else {
                     fprintf(stderr, "refcodec_fw: entropy mode '%s' not available\n", v);
                     return 2;
@@ -149,6 +152,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "refcodec_fw: cannot create %s: %s\n", dump_dir, strerror(errno));
         goto done;
     }
+    rc_stream_init();
     /* frame_count is written for more than one frame only (the reference encoder rule, spec section 7.1) */
     header_len = rc_stream_header(header, (uint32_t)width, (uint32_t)height, entropy, (uint32_t)fps_num,
                                   (uint32_t)fps_den, frames > 1 ? (uint32_t)frames : 0u);
@@ -167,7 +171,8 @@ int main(int argc, char **argv)
             goto done;
         }
         packet_len = rc_stream_packet(packet, packet_cap, (uint32_t)f, enc.symbols,
-                                      enc.h[RC_NUM_LAYERS] * enc.w[RC_NUM_LAYERS], (int32_t)channels, entropy);
+                                      enc.h[RC_NUM_LAYERS] * enc.w[RC_NUM_LAYERS], (int32_t)channels, entropy,
+                                      enc.w[RC_NUM_LAYERS]);
         if (packet_len == 0 || fwrite(packet, 1, packet_len, out) != packet_len) {
             fprintf(stderr, "refcodec_fw: cannot write frame %ld\n", f);
             goto done;

@@ -98,9 +98,9 @@ static size_t bw_finish(bitwriter_t *bw)
     return bw->n;
 }
 
-#if RC_HAS_HUFFMAN
-/* Canonical codes from code lengths (RFC 1951 section 3.2.2). */
-static void canonical_codes(const uint8_t *lengths, uint32_t *codes)
+#if RC_HAS_HUFFMAN || RC_HAS_CTX_HUFFMAN
+/* Canonical codes from code lengths (RFC 1951 section 3.2.2); codes are at most 15 bits. */
+static void canonical_codes(const uint8_t *lengths, uint16_t *codes)
 {
     uint32_t bl_count[RC_MAX_CODE_LENGTH + 1];
     uint32_t next_code[RC_MAX_CODE_LENGTH + 1];
@@ -117,19 +117,86 @@ static void canonical_codes(const uint8_t *lengths, uint32_t *codes)
         next_code[l] = code;
     }
     for (s = 0; s < (1 << RC_LQ_BITS); s++) {
-        codes[s] = lengths[s] ? next_code[lengths[s]]++ : 0u;
+        codes[s] = (uint16_t)(lengths[s] ? next_code[lengths[s]]++ : 0u);
     }
 }
 #endif
 
-/* Codes channel c into out; returns the chunk length and sets *mode. Reference encoder rule: Huffman when the
- * stream is in Huffman mode, every symbol of the channel has a code, and the Huffman bytes are strictly fewer
- * than the raw bytes; raw otherwise. */
-static size_t code_channel(uint8_t *out, const uint8_t *symbols, int32_t n_symbols, int32_t c, int entropy_mode,
-                           int *mode)
+#if RC_HAS_CTX_HUFFMAN
+/* Canonical codes of every (channel, context) table, built once (rc_stream_init): 2 bytes per length. */
+static uint16_t ctx_codes[RC_LATENT_CHANNELS * RC_CTX_COUNT][1 << RC_LQ_BITS];
+static int ctx_codes_ready = 0;
+
+/* Table row of symbol i (raster order, column x) of channel c (spec section 6.6): c * RC_CTX_COUNT + ctx, ctx from
+ * the left and top neighbours' buckets, RC_CTX_BUCKETS where there is none. No division: the caller tracks x. */
+static int32_t symbol_context(const uint8_t *symbols, int32_t i, int32_t x, int32_t latent_width, int32_t c)
+{
+    const int32_t left = x > 0 ? symbols[(size_t)(i - 1) * RC_LATENT_CHANNELS + c] >> RC_CTX_BUCKET_SHIFT
+                               : RC_CTX_BUCKETS;
+    const int32_t top = i >= latent_width
+                            ? symbols[(size_t)(i - latent_width) * RC_LATENT_CHANNELS + c] >> RC_CTX_BUCKET_SHIFT
+                            : RC_CTX_BUCKETS;
+    return c * RC_CTX_COUNT + left * (RC_CTX_BUCKETS + 1) + top;
+}
+#endif
+
+void rc_stream_init(void)
+{
+#if RC_HAS_CTX_HUFFMAN
+    int32_t row;
+    if (!ctx_codes_ready) {
+        for (row = 0; row < RC_LATENT_CHANNELS * RC_CTX_COUNT; row++) {
+            canonical_codes(rc_ctx_code_lengths[row], ctx_codes[row]);
+        }
+        ctx_codes_ready = 1;
+    }
+#endif
+}
+
+/* Codes channel c into out; returns the chunk length and sets *mode. Reference encoder rule (spec section
+ * 6.4): Huffman (context Huffman in a ctx stream) when every symbol of the channel has a code (in its context)
+ * and the coded bytes are strictly fewer than the raw bytes; raw otherwise. */
+static size_t code_channel(uint8_t *out, const uint8_t *symbols, int32_t n_symbols, int32_t latent_width,
+                           int32_t c, int entropy_mode, int *mode)
 {
     bitwriter_t bw;
     int32_t i;
+#if RC_HAS_CTX_HUFFMAN
+    if (entropy_mode == RC_ENTROPY_CTX) {
+        const size_t raw_len = ((size_t)n_symbols * RC_LQ_BITS + 7u) / 8u;
+        uint64_t total_bits = 0;
+        int codable = 1;
+        int32_t x = 0;
+        rc_stream_init();
+        for (i = 0; i < n_symbols; i++) {
+            const uint8_t l = rc_ctx_code_lengths[symbol_context(symbols, i, x, latent_width, c)]
+                                                 [symbols[(size_t)i * RC_LATENT_CHANNELS + c]];
+            if (l == 0) {
+                codable = 0;
+                break;
+            }
+            total_bits += l;
+            x = x + 1 == latent_width ? 0 : x + 1;
+        }
+        if (codable && (total_bits + 7u) / 8u < raw_len) {
+            bw.out = out;
+            bw.n = 0;
+            bw.acc = 0;
+            bw.nbits = 0;
+            x = 0;
+            for (i = 0; i < n_symbols; i++) {
+                const int32_t row = symbol_context(symbols, i, x, latent_width, c);
+                const uint8_t s = symbols[(size_t)i * RC_LATENT_CHANNELS + c];
+                bw_put(&bw, ctx_codes[row][s], rc_ctx_code_lengths[row][s]);
+                x = x + 1 == latent_width ? 0 : x + 1;
+            }
+            *mode = RC_CHUNK_CTX_HUFFMAN;
+            return bw_finish(&bw);
+        }
+    }
+#else
+    (void)latent_width;
+#endif
 #if RC_HAS_HUFFMAN
     if (entropy_mode == RC_ENTROPY_HUFFMAN) {
         const size_t raw_len = ((size_t)n_symbols * RC_LQ_BITS + 7u) / 8u;
@@ -145,7 +212,7 @@ static size_t code_channel(uint8_t *out, const uint8_t *symbols, int32_t n_symbo
             total_bits += l;
         }
         if (codable && (total_bits + 7u) / 8u < raw_len) {
-            uint32_t codes[1 << RC_LQ_BITS];
+            uint16_t codes[1 << RC_LQ_BITS];
             canonical_codes(lengths, codes);
             bw.out = out;
             bw.n = 0;
@@ -174,12 +241,12 @@ static size_t code_channel(uint8_t *out, const uint8_t *symbols, int32_t n_symbo
 }
 
 size_t rc_stream_packet(uint8_t *out, size_t cap, uint32_t frame_index, const uint8_t *symbols, int32_t n_symbols,
-                        int32_t k, int entropy_mode)
+                        int32_t k, int entropy_mode, int32_t latent_width)
 {
     uint32_t entry[RC_LATENT_CHANNELS];
     size_t head, table, data, len_sum = 0;
     int32_t c;
-    if (k < 0 || k > RC_LATENT_CHANNELS || cap < rc_packet_max_size(k, n_symbols)) {
+    if (k < 0 || k > RC_LATENT_CHANNELS || cap < rc_packet_max_size(k, n_symbols) || latent_width < 1) {
         return 0;
     }
     memcpy(out, "MF", 2);
@@ -190,7 +257,8 @@ size_t rc_stream_packet(uint8_t *out, size_t cap, uint32_t frame_index, const ui
     data = head + (size_t)k * RC_CHUNK_ENTRY_MAX;
     for (c = 0; c < k; c++) {
         int mode = RC_CHUNK_RAW;
-        const size_t len = code_channel(out + data + len_sum, symbols, n_symbols, c, entropy_mode, &mode);
+        const size_t len = code_channel(out + data + len_sum, symbols, n_symbols, latent_width, c, entropy_mode,
+                                        &mode);
         entry[c] = ((uint32_t)len << 2) | (uint32_t)mode;
         len_sum += len;
     }

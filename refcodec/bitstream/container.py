@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from refcodec.bitstream.crc import crc32
 from refcodec.bitstream.format import (
     CHUNK_ENTRY_SIZE_V1,
-    CHUNK_HUFFMAN,
     CHUNK_MODE_BITS_V2,
+    CHUNK_MODE_NAMES,
     CHUNK_RAW,
+    CODED_CHUNK_MODE,
+    ENTROPY_NAMES,
     MAX_CHUNK_LENGTH,
     PACKET_FIXED_SIZE_V1,
     PACKET_MIN_SIZE_V2,
     PACKET_SYNC_V1,
     PACKET_SYNC_V2,
-    STREAM_ENTROPY_HUFFMAN,
     VERSION,
     VERSION_1,
     max_huffman_chunk_length,
@@ -40,15 +41,15 @@ _MODE_MASK_V2 = (1 << CHUNK_MODE_BITS_V2) - 1
 
 @dataclass(frozen=True)
 class Chunk:
-    """One channel's coded symbols: `mode` CHUNK_RAW or CHUNK_HUFFMAN, `data` the chunk bytes."""
+    """One channel's coded symbols: `mode` CHUNK_RAW, CHUNK_HUFFMAN or CHUNK_CTX_HUFFMAN, `data` the chunk bytes."""
 
     mode: int
     data: bytes
 
     def entry(self, version: int = VERSION) -> bytes:
         """Its chunk table entry: v1 u32 `mode | length << 8`, v2 varint `length << 2 | mode`."""
-        if self.mode not in (CHUNK_RAW, CHUNK_HUFFMAN):
-            raise InvalidArgumentError(f"chunk mode {self.mode} is not 0 (raw) or 1 (huffman)")
+        if self.mode not in CHUNK_MODE_NAMES:
+            raise InvalidArgumentError(f"chunk mode {self.mode} is not one of {CHUNK_MODE_NAMES}")
         if len(self.data) > MAX_CHUNK_LENGTH:
             raise InvalidArgumentError(f"chunk of {len(self.data)} bytes exceeds {MAX_CHUNK_LENGTH}")
         if version == VERSION_1:
@@ -112,13 +113,15 @@ def _check_entry(mode: int, length: int, header: StreamHeader, offset: int, i: i
         if length != raw_len:
             raise BitstreamError(
                 f"packet at offset {offset}, channel {i}: raw chunk length {length}, expected {raw_len}", "E_PACKET")
-    elif mode == CHUNK_HUFFMAN:
-        if header.entropy_mode != STREAM_ENTROPY_HUFFMAN:
-            raise BitstreamError(f"packet at offset {offset}, channel {i}: huffman chunk in a raw stream", "E_PACKET")
+    elif mode in CHUNK_MODE_NAMES:  # an entropy-coded mode: only the one the stream's entropy_mode allows
+        name = CHUNK_MODE_NAMES[mode]
+        if CODED_CHUNK_MODE.get(header.entropy_mode) != mode:
+            raise BitstreamError(f"packet at offset {offset}, channel {i}: {name} chunk in a "
+                                 f"{ENTROPY_NAMES[header.entropy_mode]} stream", "E_PACKET")
         huff_max = max_huffman_chunk_length(header.n_symbols)
         if not 1 <= length <= huff_max:
             raise BitstreamError(
-                f"packet at offset {offset}, channel {i}: huffman chunk length {length} outside [1, {huff_max}]",
+                f"packet at offset {offset}, channel {i}: {name} chunk length {length} outside [1, {huff_max}]",
                 "E_PACKET")
     else:
         raise BitstreamError(f"packet at offset {offset}, channel {i}: unknown chunk mode {mode}", "E_PACKET")

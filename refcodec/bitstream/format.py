@@ -30,15 +30,20 @@ MAX_CHUNK_LENGTH = (1 << 24) - 1
 
 STREAM_ENTROPY_RAW = 0          # every chunk is CHUNK_RAW
 STREAM_ENTROPY_HUFFMAN = 1      # chunks are CHUNK_RAW or CHUNK_HUFFMAN
-ENTROPY_NAMES = {STREAM_ENTROPY_RAW: "raw", STREAM_ENTROPY_HUFFMAN: "huffman"}
+STREAM_ENTROPY_CTX = 2          # chunks are CHUNK_RAW or CHUNK_CTX_HUFFMAN (spec 1.2, §6.6)
+ENTROPY_NAMES = {STREAM_ENTROPY_RAW: "raw", STREAM_ENTROPY_HUFFMAN: "huffman", STREAM_ENTROPY_CTX: "ctx"}
 
 CHUNK_RAW = 0
 CHUNK_HUFFMAN = 1
-CHUNK_MODE_NAMES = {CHUNK_RAW: "raw", CHUNK_HUFFMAN: "huffman"}
+CHUNK_CTX_HUFFMAN = 2
+CHUNK_MODE_NAMES = {CHUNK_RAW: "raw", CHUNK_HUFFMAN: "huffman", CHUNK_CTX_HUFFMAN: "ctx"}
+CODED_CHUNK_MODE = {STREAM_ENTROPY_HUFFMAN: CHUNK_HUFFMAN, STREAM_ENTROPY_CTX: CHUNK_CTX_HUFFMAN}
+"""The one entropy-coded chunk mode each stream entropy mode allows besides CHUNK_RAW (spec §6.4)."""
 
 PAD_MULTIPLE = 8                # frame prep: pad width/height to a multiple of 8 (spec §3.1)
 MAX_CODE_LENGTH = 15            # Huffman code lengths are in [0, 15] (spec §6.2)
 MAX_BITS = 8
+CTX_MAX_BUCKETS = 16            # context Huffman: at most 16 neighbour buckets (spec §6.6)
 
 # Implementation limits of refcodec (spec §10.2), checked before anything is allocated.
 IMPL_MAX_DIMENSION = 8192       # width and height

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from refcodec.bitstream.crc import crc32
 from refcodec.bitstream.format import (
+    ENTROPY_NAMES,
     HEADER_BASE_SIZE_V2,
     HEADER_FLAG_FRAME_COUNT,
     HEADER_FLAG_TIMING,
@@ -23,8 +24,6 @@ from refcodec.bitstream.format import (
     MAX_BITS,
     MAX_CHUNK_LENGTH,
     MODEL_ID_SIZE_V2,
-    STREAM_ENTROPY_HUFFMAN,
-    STREAM_ENTROPY_RAW,
     VERSION,
     VERSION_1,
     VERSION_2,
@@ -131,7 +130,7 @@ class StreamHeader:
                 f"channel count {self.channels} exceeds the implementation limit {IMPL_MAX_CHANNELS}", "E_HEADER")
         if not 1 <= self.bits <= MAX_BITS:
             raise BitstreamError(f"bit depth {self.bits} outside [1, {MAX_BITS}]", "E_HEADER")
-        if self.entropy_mode not in (STREAM_ENTROPY_RAW, STREAM_ENTROPY_HUFFMAN):
+        if self.entropy_mode not in ENTROPY_NAMES:
             raise BitstreamError(f"unknown entropy mode {self.entropy_mode}", "E_HEADER")
         if (self.fps_num is None) != (self.fps_den is None):
             raise BitstreamError("frame rate needs both fps_num and fps_den, or neither", "E_HEADER")

@@ -51,8 +51,9 @@ def dump_layers(model, rgb: np.ndarray, folder: Path) -> list[str]:
 @click.option("--size", "size", default=None, metavar="WxH",
               help="Resize each frame first (cover + centre crop, bilinear antialiased; 224x224 = paper protocol).")
 @click.option("--frames", "frames", type=int, default=None, metavar="N", help="Encode only the first N frames.")
-@click.option("--entropy", "entropy", type=click.Choice(["auto", "huffman", "raw"]), default="auto",
-              show_default=True, help="auto: Huffman when the model has tables, else raw.")
+@click.option("--entropy", "entropy", type=click.Choice(["auto", "ctx", "huffman", "raw"]), default="auto",
+              show_default=True, help="ctx: context Huffman (entropy_mode 2), huffman: per-channel Huffman (1), "
+              "raw (0); auto: ctx when the model has context tables, else huffman when it has tables, else raw.")
 @click.option("--fps", "fps", default=None, metavar="N[/D]",
               help="Frame rate to store (default: the input's; none for a single image).")
 @click.option("--dump-layers", "dump_dir", default=None, metavar="DIR",
@@ -97,12 +98,13 @@ def encode(input_path: str, output: str | None, channels: int | None, model_path
         progress.close()
     atomic_write(output, data)
     from refcodec.bitstream import StreamHeader
+    from refcodec.bitstream.format import ENTROPY_NAMES
 
     h = StreamHeader.unpack(data)
     n_frames = h.frame_count or 1  # the encoder leaves frame_count out of a one-frame stream only
     pixels = h.width * h.height * n_frames
     summary.update({"output": output, "frames": n_frames, "width": h.width, "height": h.height,
-                    "channels": k, "entropy": {0: "raw", 1: "huffman"}[h.entropy_mode], "bytes": len(data),
+                    "channels": k, "entropy": ENTROPY_NAMES[h.entropy_mode], "bytes": len(data),
                     "bpp": round(8 * len(data) / pixels, 5)})
     if as_json:
         click.echo(json.dumps(summary, indent=1))

@@ -53,7 +53,7 @@ def info(input_path: str, as_json: bool, keep_going: bool) -> None:
     click.echo(f"fps {fps}  frame_count {fc}  frames present {d['frames_present']}  header {d['header_bytes']} bytes  "
                f"{d['total_bytes']} bytes")
     click.echo("bytes per channel: " + " ".join(str(n) for n in d["bytes_per_channel"]))
-    click.echo(f"{'frame':>6} {'offset':>9} {'bytes':>7} {'k':>3}  chunk bytes (h = huffman, r = raw)")
+    click.echo(f"{'frame':>6} {'offset':>9} {'bytes':>7} {'k':>3}  chunk bytes (h = huffman, c = context huffman, r = raw)")
     for f in d["frames"]:
         chunks = " ".join(f"{n}{m[0]}" for n, m in zip(f["chunk_bytes"], f["chunk_modes"]))
         click.echo(f"{f['index']:>6} {f['offset']:>9} {f['bytes']:>7} {f['k']:>3}  {chunks}")

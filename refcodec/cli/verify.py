@@ -22,7 +22,7 @@ from refcodec.errors import InputFileError, VerificationFailure
 @click.option("--size", "size", default=None, metavar="WxH", help="Frame size of a raw .rgb INPUT.")
 @click.option("--channels", "channels", type=int, default=None,
               help="Channels the firmware must send per frame (default: each packet's own k).")
-@click.option("--entropy", "entropy", type=click.Choice(["raw", "huffman"]), default=None,
+@click.option("--entropy", "entropy", type=click.Choice(["raw", "huffman", "ctx"]), default=None,
               help="Entropy mode the firmware must use (default: the stream's own).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 def verify_cmd(input_path: str, stream_path: str | None, layers_dir: str | None, model_path: str | None,

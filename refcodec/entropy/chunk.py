@@ -1,8 +1,8 @@
 """Coding one channel of one frame into a chunk (spec §6), and back.
 
-Reference encoder rule (spec §6.4), which conformance vectors follow: a chunk is Huffman-coded
-when the stream's entropy mode is huffman, every symbol has a non-zero code length, and the
-Huffman bytes are strictly fewer than the raw bytes; otherwise it is raw.
+Reference encoder rule (spec §6.4), which conformance vectors follow: a chunk is entropy-coded (Huffman
+in a huffman stream, context Huffman in a ctx stream) when every symbol has a non-zero code length (in
+its context) and the coded bytes are strictly fewer than the raw bytes; otherwise it is raw.
 """
 
 from __future__ import annotations
@@ -10,28 +10,40 @@ from __future__ import annotations
 import numpy as np
 
 from refcodec.bitstream.container import Chunk
-from refcodec.bitstream.format import CHUNK_HUFFMAN, CHUNK_RAW, raw_chunk_length
+from refcodec.bitstream.format import CHUNK_CTX_HUFFMAN, CHUNK_HUFFMAN, CHUNK_RAW, raw_chunk_length
+from refcodec.entropy.context import ContextCoder
 from refcodec.entropy.huffman import huffman_coded_bits, huffman_decode, huffman_encode
 from refcodec.entropy.raw import raw_pack, raw_unpack
 from refcodec.errors import BitstreamError
 
 
-def encode_channel(symbols: np.ndarray, bits: int, code_lengths: np.ndarray | None) -> Chunk:
-    """symbols uint8 [h, w] (raster order) of one channel -> Chunk. code_lengths uint8 [2^bits]
-    for Huffman, None for a raw stream."""
-    sym = np.asarray(symbols).ravel()
+def encode_channel(symbols: np.ndarray, bits: int, code_lengths: np.ndarray | None,
+                   context: ContextCoder | None = None) -> Chunk:
+    """symbols uint8 [h, w] (raster order) of one channel -> Chunk. context: the channel's ContextCoder
+    for a ctx stream (entropy_mode 2); else code_lengths uint8 [2^bits] for a huffman stream; both None
+    for a raw stream."""
+    sym = np.asarray(symbols)
     raw_len = raw_chunk_length(sym.size, bits)
-    if code_lengths is not None and np.any(np.asarray(code_lengths)):  # all-zero table: raw (spec §6.4)
+    if context is not None:
+        if not context.empty:  # all-zero tables: raw (spec §6.4)
+            nbits = context.coded_bits(sym)
+            if nbits is not None and (nbits + 7) // 8 < raw_len:
+                data = context.encode(sym)
+                assert data is not None and len(data) == (nbits + 7) // 8
+                return Chunk(CHUNK_CTX_HUFFMAN, data)
+    elif code_lengths is not None and np.any(np.asarray(code_lengths)):  # all-zero table: raw (spec §6.4)
         nbits = huffman_coded_bits(sym, code_lengths)
         if nbits is not None and (nbits + 7) // 8 < raw_len:
             data = huffman_encode(sym, code_lengths)
             assert data is not None and len(data) == (nbits + 7) // 8
             return Chunk(CHUNK_HUFFMAN, data)
-    return Chunk(CHUNK_RAW, raw_pack(sym, bits))
+    return Chunk(CHUNK_RAW, raw_pack(sym.ravel(), bits))
 
 
-def decode_channel(chunk: Chunk, bits: int, n: int, code_lengths: np.ndarray | None) -> np.ndarray:
-    """Chunk -> symbols uint8 [n] in raster order (BitstreamError on any inconsistency)."""
+def decode_channel(chunk: Chunk, bits: int, n: int, code_lengths: np.ndarray | None,
+                   context: ContextCoder | None = None, width: int | None = None) -> np.ndarray:
+    """Chunk -> symbols uint8 [n] in raster order (BitstreamError on any inconsistency). A context chunk
+    needs the channel's ContextCoder and the latent `width` (n = width * height)."""
     if chunk.mode == CHUNK_RAW:
         return raw_unpack(chunk.data, bits, n)
     if chunk.mode == CHUNK_HUFFMAN:
@@ -43,4 +55,12 @@ def decode_channel(chunk: Chunk, bits: int, n: int, code_lengths: np.ndarray | N
         if sym.size and int(sym.max()) >= (1 << bits):
             raise BitstreamError(f"decoded symbol {int(sym.max())} does not fit in {bits} bits", "E_CHUNK")
         return sym
+    if chunk.mode == CHUNK_CTX_HUFFMAN:
+        if context is None:
+            raise BitstreamError("context chunk but no context tables (the model has none)", "E_CHUNK")
+        if context.empty:
+            raise BitstreamError("context chunk for a channel whose context tables are empty", "E_CHUNK")
+        if width is None or width < 1 or n % width:
+            raise BitstreamError(f"context chunk needs the latent width (n = {n}, width {width})", "E_CHUNK")
+        return context.decode(chunk.data, n // width, width)
     raise BitstreamError(f"unknown chunk mode {chunk.mode}", "E_PACKET")

@@ -34,6 +34,15 @@ def quantize8(img: np.ndarray) -> np.ndarray:
     return np.floor(np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
+def _entropy_name(model) -> str:
+    """The entropy mode encode_frames(entropy="auto") uses for this model (codec_points encodes with auto)."""
+    from refcodec.bitstream.format import ENTROPY_NAMES
+    from refcodec.codec import resolve_entropy
+
+    return ENTROPY_NAMES[resolve_entropy(model, "auto")] if hasattr(model, "has_context_tables") else \
+        ("raw" if getattr(model, "entropy", None) is None else "huffman")
+
+
 def codec_points(rgb: np.ndarray, model, decoder, channels: Sequence[int] | None = None) -> list[dict]:
     """One image (uint8 [H, W, 3]) through refcodec at each channel count (default 1..model.channels):
     [{"k", "bytes", "bpp", "psnr", "ms_ssim"}]."""
@@ -165,7 +174,7 @@ def evaluate(
         "size": size,
         "model_id": model.model_id,
         "decoder_id": decoder_id,
-        "entropy": "raw" if getattr(model, "entropy", None) is None else "huffman",
+        "entropy": _entropy_name(model),
         "codec": codec_rows,
         "jpeg": jpeg,
         "bd_rate": bd_rates(codec_rows, jpeg),

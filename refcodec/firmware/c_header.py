@@ -11,7 +11,9 @@ The header is self-contained C99 (only <stdint.h>), compiles with `gcc -std=c99 
 * the rounding mode (`RC_SINGLE_ROUNDING`: 0 = double rounding, CMSIS-NN's default; 1 = build CMSIS-NN with
   CMSIS_NN_USE_SINGLE_ROUNDING);
 * the latent quantizer (`RC_LQ_*`, `rc_lq_lo`, `rc_lq_mult`, spec section 5) and, when the model has them, the canonical
-  Huffman code lengths `rc_huffman_code_lengths[C][2^bits]` (`RC_HAS_HUFFMAN`);
+  Huffman code lengths `rc_huffman_code_lengths[C][2^bits]` (`RC_HAS_HUFFMAN`) and the context tables
+  `rc_ctx_code_lengths[C * RC_CTX_COUNT][2^bits]` (row c * RC_CTX_COUNT + ctx, spec section 6.6) with
+  `RC_CTX_BUCKET_SHIFT`, `RC_CTX_BUCKETS`, `RC_CTX_COUNT` (`RC_HAS_CTX_HUFFMAN`);
 * the model id (`RC_MODEL_ID_HEX`, `rc_model_id[32]`) that the stream header carries.
 
 SAME padding depends on the frame size; `RC_CONVn_PAD_*` are the values at `RC_REF_HEIGHT` x `RC_REF_WIDTH`
@@ -135,6 +137,21 @@ def c_header_text(model: EncoderModel, ref_size: tuple[int, int] = (224, 224)) -
                  model.entropy.code_lengths, lq.levels))
     else:
         w("\n/* The model has no entropy tables: streams use raw bit-packing (spec section 6). */\n#define RC_HAS_HUFFMAN 0\n")
+    if model.has_context_tables:
+        from refcodec.entropy.context import context_params
+
+        shift, nb, nctx = context_params(int(lq.bits))
+        ctx = np.asarray(model.entropy.context_lengths)
+        w("\n/* Context Huffman (spec section 6.6): symbol (y, x) of channel c uses the code lengths of row\n"
+          " * c * RC_CTX_COUNT + ctx, ctx = L * (RC_CTX_BUCKETS + 1) + T, L / T = the left / top neighbour's\n"
+          " * symbol >> RC_CTX_BUCKET_SHIFT, or RC_CTX_BUCKETS where there is none (column 0 / row 0).\n"
+          f" * {ctx.size} bytes of code lengths. */\n")
+        w(f"#define RC_HAS_CTX_HUFFMAN 1\n#define RC_CTX_BUCKET_SHIFT {shift}\n#define RC_CTX_BUCKETS {nb}\n"
+          f"#define RC_CTX_COUNT {nctx}\n")
+        w(_array("uint8_t", "rc_ctx_code_lengths", "[RC_LATENT_CHANNELS * RC_CTX_COUNT][1 << RC_LQ_BITS]",
+                 ctx.reshape(-1, lq.levels), lq.levels))
+    else:
+        w("\n/* The model has no context tables (spec section 6.6). */\n#define RC_HAS_CTX_HUFFMAN 0\n")
     w("\n#endif /* RC_MODEL_H */\n")
     return "".join(out)
 

@@ -13,13 +13,16 @@ Layout: a zip of `.npy` arrays (loaded with `allow_pickle=False`, so loading nev
 | `lq.lo`, `lq.mult`       | int32   | [C]            | latent quantizer (refcodec.model.latent_quantizer) |
 | `lq.recon`               | float32 | [C, 2^bits]    | decoder-side reconstruction points               |
 | `entropy.code_lengths`   | uint8   | [C, 2^bits]    | optional: canonical Huffman code lengths         |
+| `entropy.context_code_lengths` | uint8 | [C, NCTX, 2^bits] | optional (with code_lengths): context Huffman, spec §6.6 |
 
 Activation scales and zero points are in the JSON header (`input`, `layers[i].output_scale`,
 `layers[i].output_zero_point`), as float32 values written exactly. The derived multipliers, shifts and
 activation bounds are stored for firmware convenience and checked against a recomputation on load.
 
 The model id is the SHA-256 of the canonical content: the header JSON without `meta` (sorted keys, no spaces),
-then for every array in name order its name, dtype, shape and little-endian bytes.
+then for every array in name order its name, dtype, shape and little-endian bytes. The header's
+`entropy.context_tables` key and the context array exist only in a model that has context tables, so the id
+of a model without them is what it was before context coding existed.
 """
 
 from __future__ import annotations
@@ -83,14 +86,28 @@ class ConvLayer:
 
 @dataclass(frozen=True)
 class EntropyTables:
-    """Static canonical Huffman code lengths per channel: uint8 [C, 2^bits], 0 = symbol never coded."""
+    """Static canonical Huffman code lengths per channel: uint8 [C, 2^bits], 0 = symbol never coded; and
+    optionally the context tables (spec §6.6) uint8 [C, NCTX, 2^bits], NCTX = (min(2^bits, 16) + 1)^2."""
 
     code_lengths: np.ndarray
+    context_lengths: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         cl = np.asarray(self.code_lengths)
         if cl.dtype != np.uint8 or cl.ndim != 2:
             raise InvalidArgumentError(f"code_lengths must be a 2-D uint8 array, got {cl.dtype}{cl.shape}")
+        if self.context_lengths is not None:
+            from refcodec.entropy.context import check_context_lengths
+
+            ctx = np.asarray(self.context_lengths)
+            bits = int(cl.shape[1]).bit_length() - 1
+            if cl.shape[1] != 1 << bits or not 1 <= bits <= 8:
+                raise InvalidArgumentError(f"code_lengths has {cl.shape[1]} symbols, not 2^bits for bits in [1, 8]")
+            if ctx.dtype != np.uint8 or ctx.ndim != 3 or ctx.shape[0] != cl.shape[0]:
+                raise InvalidArgumentError(
+                    f"context code lengths must be a 3-D uint8 array [{cl.shape[0]}, NCTX, {cl.shape[1]}], "
+                    f"got {ctx.dtype}{ctx.shape}")
+            check_context_lengths(ctx, bits)
         if cl.size and int(cl.max()) > MAX_CODE_LENGTH:
             raise InvalidArgumentError(f"code length {int(cl.max())} exceeds {MAX_CODE_LENGTH}")
         for c, row in enumerate(cl):
@@ -99,6 +116,15 @@ class EntropyTables:
             if used.size and kraft > (1 << MAX_CODE_LENGTH):
                 raise InvalidArgumentError(
                     f"channel {c} code lengths violate the Kraft inequality ({kraft} > 2^{MAX_CODE_LENGTH})")
+
+    @cached_property
+    def context_coders(self):
+        """One refcodec.entropy.context.ContextCoder per channel (built once per model), or None."""
+        if self.context_lengths is None:
+            return None
+        from refcodec.entropy.context import context_coders
+
+        return context_coders(self.context_lengths, int(self.code_lengths.shape[1]).bit_length() - 1)
 
 
 def make_layer(name: str, weights: np.ndarray, bias: np.ndarray, weight_scales: np.ndarray, input_scale: float,
@@ -157,6 +183,10 @@ class EncoderModel:
                 f"entropy tables shape {self.entropy.code_lengths.shape} != {(lq.channels, lq.levels)}")
 
     @property
+    def has_context_tables(self) -> bool:
+        return self.entropy is not None and self.entropy.context_lengths is not None
+
+    @property
     def latent_scale(self) -> float:
         return self.layers[-1].output_scale
 
@@ -209,7 +239,8 @@ class EncoderModel:
                 for l in self.layers
             ],
             "latent_quantizer": {"bits": int(lq.bits), "shift": LQ_SHIFT, "channels": lq.channels},
-            "entropy": {"tables": self.entropy is not None, "max_code_length": MAX_CODE_LENGTH},
+            "entropy": {"tables": self.entropy is not None, "max_code_length": MAX_CODE_LENGTH,
+                        **({"context_tables": True} if self.has_context_tables else {})},
             "meta": self.meta,
         }
 
@@ -225,6 +256,8 @@ class EncoderModel:
         arrays["lq.lo"], arrays["lq.mult"], arrays["lq.recon"] = lq.lo, lq.mult, lq.recon
         if self.entropy is not None:
             arrays["entropy.code_lengths"] = self.entropy.code_lengths
+            if self.entropy.context_lengths is not None:
+                arrays["entropy.context_code_lengths"] = self.entropy.context_lengths
         return arrays
 
     @cached_property
@@ -347,7 +380,12 @@ def load_model(path: str | os.PathLike) -> EncoderModel:
                              _arr(files, "lq.mult", np.int32, path), _arr(files, "lq.recon", np.float32, path))
         entropy = None
         if header["entropy"]["tables"]:
-            entropy = EntropyTables(_arr(files, "entropy.code_lengths", np.uint8, path))
+            ctx = None
+            if header["entropy"].get("context_tables", False) is not False:
+                if header["entropy"]["context_tables"] is not True:
+                    raise ModelFileError(f"model file {path}: entropy.context_tables must be true when present")
+                ctx = _arr(files, "entropy.context_code_lengths", np.uint8, path)
+            entropy = EntropyTables(_arr(files, "entropy.code_lengths", np.uint8, path), ctx)
         model = EncoderModel(tuple(layers), str(header["rounding"]), lq, entropy, dict(header.get("meta") or {}))
     except ModelFileError:
         raise

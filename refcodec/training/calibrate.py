@@ -4,8 +4,9 @@
 - ``fit_latent_quantizer``: per channel lo/hi = low/high percentiles of the int8 latent, then
   LatentQuantizer.from_ranges (mult = round((2^b - 1) 2^16 / (hi - lo))); recon[c][s] = mean of the int8
   latent values that map to symbol s (the bin centre where a symbol was never seen);
-- ``fit_tables``: canonical Huffman code lengths per channel on the training symbols, +1 smoothing
-  (refcodec.entropy.tables.fit_entropy_tables), so every symbol is codable.
+- ``fit_tables``: canonical Huffman code lengths per channel and the context tables per channel and
+  (left, top) context (spec §6.6) on the training symbols, +1 smoothing
+  (refcodec.entropy.tables.fit_entropy_tables), so every symbol is codable in every context.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@
     python -m refcodec.training.pipeline finetune --steps N --out runs/NAME/ft2 [--from refcodec/assets]
         [--assets refcodec/assets] [--resume]
     python -m refcodec.training.pipeline quick-eval [--images ../shared/datasets/kodak] [--size 224]
+    python -m refcodec.training.pipeline refit-tables --assets DIR [--out DIR] [--images N]
 
 export: PTQ of the encoder calibrated on training images (refcodec.training.ptq), the latent quantizer and
 Huffman tables fitted on the bit-exact INT8 latents of the training images (refcodec.training.calibrate),
@@ -16,6 +17,11 @@ finetune: continue training the decoder of an exported model (encoder-*.npz + de
 the dequantized INT8 latents of the training images, the INT8 encoder and latent quantizer unchanged (the
 stage-1 checkpoint is not needed), then write both files to --assets (the model file's meta records the
 extra steps; its tables are refitted, so its model id may change).
+
+refit-tables: recompute the plain and context Huffman tables (spec §6.5, §6.6) of DIR's encoder-*.npz on the
+bit-exact symbols of the training images (flips included, as export), everything else unchanged, and write
+OUT/encoder-<new id8>.npz plus OUT/decoder-<hash8>.npz (the same weights, its `encoder_model_id` set to the
+new id); OUT defaults to DIR, where the old pair is then replaced.
 
 Training images are prepared like the evaluation images but uncropped: shorter side resized to 224
 (Pillow bilinear, antialiased), then padded to a multiple of 8. Kodak is only used by quick-eval.
@@ -248,18 +254,24 @@ def cmd_export(a) -> dict:
             "finetune": ft}
 
 
+def the_encoder_file(folder: Path) -> Path:
+    """The one encoder-*.npz in an exported assets folder (InvalidArgumentError if there are none or several)."""
+    encs = sorted(Path(folder).glob("encoder-*.npz"))
+    if len(encs) != 1:
+        raise InvalidArgumentError(f"expected one encoder-*.npz in {str(folder)!r}, found {len(encs)}")
+    return encs[0]
+
+
 def load_exported(folder: Path) -> tuple[EncoderModel, Decoder, dict]:
     """The encoder model file and the PyTorch decoder (with its weight-file meta) exported to `folder`."""
     from refcodec.decoder.weights import find_bundled, read_decoder_weights
     from refcodec.model.modelfile import load_model
 
-    encs = sorted(Path(folder).glob("encoder-*.npz"))
-    if len(encs) != 1:
-        raise InvalidArgumentError(f"expected one encoder-*.npz in {str(folder)!r}, found {len(encs)}")
+    enc_file = the_encoder_file(folder)
     arrays, meta = read_decoder_weights(find_bundled(folder))
     dec = Decoder(tuple(meta["widths"]), tuple(meta["blocks"]))
     dec.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in arrays.items()})
-    return load_model(encs[0]), dec.eval(), meta
+    return load_model(enc_file), dec.eval(), meta
 
 
 def cmd_finetune(a) -> dict:
@@ -296,10 +308,8 @@ def cmd_quick_eval(a) -> dict:
     from refcodec.eval.prep import load_prepared
     from refcodec.model.modelfile import load_model
 
-    encs = sorted(Path(a.assets).glob("encoder-*.npz"))
-    if len(encs) != 1:
-        raise InvalidArgumentError(f"expected one encoder-*.npz in {str(a.assets)!r}, found {len(encs)}")
-    model = load_model(encs[0])
+    enc_file = the_encoder_file(a.assets)
+    model = load_model(enc_file)
     dec = load_decoder(find_bundled(a.assets))
     paths = sorted(p for p in Path(a.images).iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
     if not paths:
@@ -308,6 +318,35 @@ def cmd_quick_eval(a) -> dict:
     return {"model_id": model.model_id, "images": len(images), "size": a.size,
             "bpp": "Huffman payload bits only (no container headers)",
             "rd": rd_points(model, dec.decode, images)}
+
+
+def refit_tables(model: EncoderModel, images: list[np.ndarray]) -> EncoderModel:
+    """The model with plain + context tables refitted on the INT8 symbols of `images` (meta kept)."""
+    return with_quantizer(model, model.latent_quantizer, fit_tables(model.latent_quantizer, int8_latents(model, images)))
+
+
+def cmd_refit_tables(a) -> dict:
+    from refcodec.decoder.weights import find_bundled, read_decoder_weights, write_decoder_weights
+    from refcodec.model.modelfile import load_model
+
+    enc_file = the_encoder_file(a.assets)
+    old = load_model(enc_file)
+    dec_arrays, dec_meta = read_decoder_weights(find_bundled(a.assets))
+    t0 = time.time()
+    images = training_set(a.images, flips=True)
+    model = refit_tables(old, images)
+    log(f"refitted tables on {len(images)} training images in {time.time() - t0:.1f}s")
+    out = Path(a.out or a.assets)
+    out.mkdir(parents=True, exist_ok=True)
+    enc_path = out / f"encoder-{model.model_id[:8]}.npz"
+    save_model(model, enc_path)
+    dec_meta = {k: v for k, v in dec_meta.items() if k not in ("format", "version")}
+    dec_path = write_decoder_weights(dec_arrays, dict(dec_meta, encoder_model_id=model.model_id), out)
+    for stale in out.glob("encoder-*.npz"):
+        if stale != enc_path:
+            stale.unlink()
+    return {"encoder": str(enc_path), "decoder": str(dec_path), "old_model_id": old.model_id,
+            "model_id": model.model_id, "training_images": len(images)}
 
 
 def main(argv=None) -> int:
@@ -344,8 +383,13 @@ def main(argv=None) -> int:
     q.add_argument("--size", type=int, default=224)
     q.add_argument("--limit", type=int, default=None)
     q.add_argument("--assets", type=Path, default=ASSETS_DIR)
+    r = sub.add_parser("refit-tables")
+    r.add_argument("--assets", type=Path, default=ASSETS_DIR, help="folder with encoder-*.npz and decoder-*.npz")
+    r.add_argument("--out", type=Path, default=None, help="output folder (default: --assets, replacing the pair)")
+    r.add_argument("--images", type=int, default=None, help="use the first N training images (default all)")
     a = ap.parse_args(argv)
-    res = {"sweep-bits": cmd_sweep_bits, "export": cmd_export, "finetune": cmd_finetune, "quick-eval": cmd_quick_eval}[a.cmd](a)
+    res = {"sweep-bits": cmd_sweep_bits, "export": cmd_export, "finetune": cmd_finetune, "quick-eval": cmd_quick_eval,
+           "refit-tables": cmd_refit_tables}[a.cmd](a)
     print(json.dumps(res, indent=1))
     return 0
 

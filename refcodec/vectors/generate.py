@@ -111,6 +111,23 @@ def _specs() -> list[VectorSpec]:
                    "extreme-single", "kodak:02:200:300:64:64", sections=("4.3", "5")),
         VectorSpec("extreme_raw_smooth_24x32", "extreme model (8-bit symbols) in a raw stream", "extreme-double",
                    "smooth:24:32:8", entropy="raw", sections=("6.3",)),
+        VectorSpec("ctx_kodim01_crop64", "context Huffman (entropy_mode 2) on a real photo; channel 11 has empty "
+                   "tables (raw)", "rand-ctx", "kodak:01:300:400:64:64", entropy="ctx", sections=("6.4", "6.6"),
+                   v1_stream=True),
+        VectorSpec("ctx_kodim15_odd61x75", "context Huffman, odd size 61x75 (HxW): first row and column contexts",
+                   "rand-ctx", "kodak:15:150:300:61:75", entropy="ctx", sections=("6.6",)),
+        VectorSpec("ctx_kodim23_224", "context Huffman at the paper's size (224x224 crop of kodim23)", "rand-ctx",
+                   "kodak:23:100:250:224:224", entropy="ctx", sections=("6.6",)),
+        VectorSpec("ctx_size_1x1", "context Huffman, 1x1 latent: one symbol, context (none, none)", "rand-ctx",
+                   "smooth:1:1:2", entropy="ctx", sections=("6.6",)),
+        VectorSpec("ctx_size_tall_40x8", "context Huffman, 5x1 latent: no left neighbour anywhere", "rand-ctx",
+                   "smooth:40:8:6", entropy="ctx", sections=("6.6",)),
+        VectorSpec("ctx_channels_05", "context Huffman with k = 5 of 12 channels sent", "rand-ctx",
+                   "kodak:21:250:350:24:32", channels=5, entropy="ctx", sections=("6.6", "9")),
+        VectorSpec("ctx_noise_48x48", "context Huffman on saturating 0/255 noise: raw fallback per chunk",
+                   "rand-ctx", "noise01:48:48:1", entropy="ctx", sections=("6.4", "6.6")),
+        VectorSpec("ctx_model_huffman_kodim01", "a model with context tables in a plain huffman stream "
+                   "(entropy_mode 1)", "rand-ctx", "kodak:01:300:400:64:64", sections=("6.2", "6.4")),
     ]
     return v
 
@@ -241,7 +258,7 @@ class InvalidCase:
     what: str
     error: str  # spec section 8.1 error name
     mutate: Callable[[bytearray, dict], bytearray]
-    model: str = "rand-double"
+    base: str = "huffman"  # the base stream: "huffman", "raw", "ctx" or "v1" (all made with INVALID_MODEL)
 
 
 def _crc(data: bytes) -> int:
@@ -328,12 +345,12 @@ def _invalid_cases() -> list[InvalidCase]:
     def huge_len(parts):  # chunk 0 claims 2^20 - 1 bytes, past the end and above the Huffman maximum
         parts["entries"][0] = _entry((1 << 20) - 1, 1)
 
-    def resize_huffman(delta):
+    def resize_coded(delta):  # the first entropy-coded (Huffman or context) chunk one byte shorter / longer
         def f(parts):
-            c = next(i for i, e in enumerate(parts["entries"]) if e[0] & 3 == 1)
+            c = next(i for i, e in enumerate(parts["entries"]) if e[0] & 3 in (1, 2))
             data = parts["chunks"][c]
             parts["chunks"][c] = data[:-1] if delta < 0 else data + b"\x00"
-            parts["entries"][c] = _entry(len(parts["chunks"][c]), 1)
+            parts["entries"][c] = _entry(len(parts["chunks"][c]), parts["entries"][c][0] & 3)
         return f
 
     def nonzero_padding(parts):  # raw stream: the last byte of chunk 0 holds padding bits
@@ -374,8 +391,8 @@ def _invalid_cases() -> list[InvalidCase]:
         InvalidCase(23, "second packet has frame index 2", "E_ORDER", _edit_packet(1, set_part("index", b"\x02"))),
         InvalidCase(24, "first packet has frame index 1", "E_ORDER", _edit_packet(0, set_part("index", b"\x01"))),
         InvalidCase(25, "non-zero padding bits in a raw chunk", "E_CHUNK", _edit_packet(0, nonzero_padding), "raw"),
-        InvalidCase(26, "huffman chunk ends before its last symbol", "E_CHUNK", _edit_packet(0, resize_huffman(-1))),
-        InvalidCase(27, "huffman chunk with a trailing byte", "E_CHUNK", _edit_packet(0, resize_huffman(+1))),
+        InvalidCase(26, "huffman chunk ends before its last symbol", "E_CHUNK", _edit_packet(0, resize_coded(-1))),
+        InvalidCase(27, "huffman chunk with a trailing byte", "E_CHUNK", _edit_packet(0, resize_coded(+1))),
         InvalidCase(28, "bytes after the last packet", "E_TRUNCATED", lambda b, i: b + b"\x00" * 7),
         InvalidCase(29, "overlong frame_index varint (80 00 for 0)", "E_PACKET",
                     _edit_packet(0, set_part("index", b"\x80\x00"))),
@@ -387,6 +404,12 @@ def _invalid_cases() -> list[InvalidCase]:
         InvalidCase(33, "stream ends inside a chunk table varint", "E_TRUNCATED", table_varint_cut),
         InvalidCase(34, "version 1 stream: header CRC mismatch", "E_CRC", _v1_flip_header, "v1"),
         InvalidCase(35, "version 1 stream: packet CRC mismatch", "E_CRC", _v1_flip_chunk, "v1"),
+        InvalidCase(36, "context chunk (mode 2) in a huffman stream", "E_PACKET", _edit_packet(0, entry0(mode=2))),
+        InvalidCase(37, "context chunk (mode 2) in a raw stream", "E_PACKET", _edit_packet(0, entry0(mode=2)), "raw"),
+        InvalidCase(38, "huffman chunk (mode 1) in a ctx stream", "E_PACKET", _edit_packet(0, entry0(mode=1)), "ctx"),
+        InvalidCase(39, "context chunk ends before its last symbol", "E_CHUNK", _edit_packet(0, resize_coded(-1)),
+                    "ctx"),
+        InvalidCase(40, "context chunk with a trailing byte", "E_CHUNK", _edit_packet(0, resize_coded(+1)), "ctx"),
     ]
 
 
@@ -428,23 +451,26 @@ def _as_v1(data: bytes, model) -> bytes:
     return serialize_stream(header, [replace(p, version=VERSION_1) for p in parsed.packets])
 
 
+INVALID_MODEL = "rand-ctx"
+"""The model of every invalid stream (it has plain and context tables, so all three stream kinds exist)."""
+
+
 def build_invalid(models: dict) -> dict[str, bytes]:
     """vectors/invalid/: name -> bytes, plus invalid.json."""
     from refcodec.codec import encode_frames
 
     rgb = _source_pixels("smooth:16:24:11", None)
     rgb2 = _source_pixels("smooth:16:24:12", None)
-    bases = {
-        "huffman": encode_frames([rgb, rgb2], models["rand-double"], channels=12, fps=(25, 1), entropy="huffman"),
-        "raw": encode_frames([rgb, rgb2], models["rand-double"], channels=12, fps=(25, 1), entropy="raw"),
-    }
-    bases["v1"] = _as_v1(bases["huffman"], models["rand-double"])
-    base_names = {"huffman": "two 16x24 frames, huffman stream", "raw": "two 16x24 frames, raw stream",
-                  "v1": "two 16x24 frames, huffman stream, container version 1"}
+    model = models[INVALID_MODEL]
+    bases = {kind: encode_frames([rgb, rgb2], model, channels=12, fps=(25, 1), entropy=kind)
+             for kind in ("huffman", "raw", "ctx")}
+    bases["v1"] = _as_v1(bases["huffman"], model)
+    base_names = {kind: f"two 16x24 frames, {kind} stream" for kind in ("huffman", "raw", "ctx")}
+    base_names["v1"] = "two 16x24 frames, huffman stream, container version 1"
     files: dict[str, bytes] = {}
     records = []
     for case in _invalid_cases():
-        base_kind = case.model if case.model in ("raw", "v1") else "huffman"
+        base_kind = case.base
         base = bases[base_kind]
         buf = bytearray(base)
         res = case.mutate(buf, _stream_info(base))  # edits in place and/or returns the new bytes
@@ -454,7 +480,7 @@ def build_invalid(models: dict) -> dict[str, bytes]:
         fname = f"{case.number:02d} - {case.what}.mcuc"
         files[fname] = out
         records.append({"file": fname, "number": case.number, "what": case.what, "error": case.error,
-                        "model": "rand-double", "base": base_names[base_kind],
+                        "model": INVALID_MODEL, "base": base_names[base_kind],
                         "stage": "header" if case.number <= 13 or case.number == 34 else "packet",
                         "decoder_must": "reject the stream" + (
                             ", or skip the packet in keep-going mode (spec section 8.3)"
@@ -462,7 +488,7 @@ def build_invalid(models: dict) -> dict[str, bytes]:
                             else ""),
                         "sha256": sha256(out)})
     files["invalid.json"] = (json.dumps({"generator": GENERATOR, "generator_version": GENERATOR_VERSION,
-                                         "model": {"name": "rand-double", "id": models["rand-double"].model_id},
+                                         "model": {"name": INVALID_MODEL, "id": models[INVALID_MODEL].model_id},
                                          "cases": records}, indent=1) + "\n").encode("utf-8")
     return files
 

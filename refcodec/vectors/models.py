@@ -4,6 +4,10 @@ model, so that the vectors never change when the trained model does.
 * `rand-double`: the seeded random model (seed 0, refcodec.model.random_model) with fixed, data-independent
   Huffman tables (a discrete Laplacian per channel, so that Huffman and raw chunks both occur), double rounding.
 * `rand-single`: the same model with single rounding.
+* `rand-ctx`: `rand-double` plus fixed, data-independent context tables (spec §6.6): per context a discrete
+  Laplacian centred on the mean of the known neighbours' bucket centres; channel 11's tables all zero (its
+  chunks are always raw) and channel 10 has no code in contexts whose left bucket is 0 (its chunks fall back
+  to raw when such a context occurs).
 * `extreme-double` / `extreme-single`: every quantization parameter at or near its limits: input offset 128
   (conv1) and -120 / -127 (conv2 / conv3 inputs), output zero points -128, 120 and 127; per-channel effective
   scales from 2^-33 (multiplier flushed to 0) through 2^-31, 2^-24, ... up to 2^4 (left shifts); weights at
@@ -21,7 +25,7 @@ from refcodec.model.modelfile import INPUT_SCALE, EncoderModel, EntropyTables, m
 from refcodec.model.random_model import make_random_model
 from refcodec.model.topology import ENCODER_LAYERS
 
-MODEL_NAMES = ("rand-double", "rand-single", "extreme-double", "extreme-single")
+MODEL_NAMES = ("rand-double", "rand-single", "extreme-double", "extreme-single", "rand-ctx")
 MAX_CODE_LENGTH = 15  # spec section 6.2
 
 
@@ -47,6 +51,31 @@ def _fibonacci_tables(channels: int, bits: int) -> EntropyTables:
     counts = np.array(fib[::-1], dtype=np.int64)
     rows = [build_code_lengths(np.roll(counts, 37 * c), MAX_CODE_LENGTH) for c in range(channels)]
     return EntropyTables(np.stack(rows).astype(np.uint8))
+
+
+def laplacian_context_tables(channels: int, bits: int) -> np.ndarray:
+    """uint8 [C, NCTX, 2^bits] context code lengths (see the module docstring for `rand-ctx`)."""
+    from refcodec.entropy.context import context_params
+
+    shift, nb, nctx = context_params(bits)
+    levels = 1 << bits
+    s = np.arange(levels, dtype=np.float64)
+    centre_of = lambda b: None if b == nb else (b << shift) + ((1 << shift) - 1) / 2.0  # noqa: E731
+    out = np.zeros((channels, nctx, levels), np.uint8)
+    cache: dict = {}
+    for c in range(channels - 1):  # the last channel keeps all-zero tables
+        width = 1.0 + 0.4 * c
+        for left in range(nb + 1):
+            for top in range(nb + 1):
+                known = [v for v in (centre_of(left), centre_of(top)) if v is not None]
+                m = sum(known) / len(known) if known else levels / 2
+                key = (m, width)
+                if key not in cache:
+                    counts = np.floor(1e6 * np.exp(-np.abs(s - m) / width)).astype(np.int64) + 1
+                    cache[key] = build_code_lengths(counts, MAX_CODE_LENGTH)
+                if not (c == channels - 2 and left == 0):
+                    out[c, left * (nb + 1) + top] = cache[key]
+    return out
 
 
 def random_model(rounding: str) -> EncoderModel:
@@ -85,11 +114,20 @@ def extreme_model(rounding: str) -> EncoderModel:
                         {"kind": "conformance", "name": f"extreme-{rounding}"})
 
 
+def context_model() -> EncoderModel:
+    base = random_model("double")
+    lq = base.latent_quantizer
+    tables = EntropyTables(base.entropy.code_lengths, laplacian_context_tables(lq.channels, int(lq.bits)))
+    return EncoderModel(base.layers, base.rounding, lq, tables, {"kind": "conformance", "name": "rand-ctx", "seed": 0})
+
+
 def conformance_model(name: str) -> EncoderModel:
     """One of MODEL_NAMES."""
     from refcodec.errors import InvalidArgumentError
 
     if name not in MODEL_NAMES:
         raise InvalidArgumentError(f'unknown vector model "{name}", expected one of {MODEL_NAMES}')
+    if name == "rand-ctx":
+        return context_model()
     kind, rounding = name.split("-")
     return random_model(rounding) if kind == "rand" else extreme_model(rounding)

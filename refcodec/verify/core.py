@@ -32,12 +32,14 @@ import numpy as np
 
 from refcodec.bitstream.container import Chunk
 from refcodec.bitstream.format import (
+    ENTROPY_NAMES,
     MAGIC,
     PACKET_SYNC_V2,
+    STREAM_ENTROPY_CTX,
     STREAM_ENTROPY_HUFFMAN,
     STREAM_ENTROPY_RAW,
 )
-from refcodec.codec import encode_packet
+from refcodec.codec import encode_packet, stream_tables
 from refcodec.entropy.chunk import decode_channel
 from refcodec.errors import BitstreamError, InvalidArgumentError
 from refcodec.kernels.params import ConvParams
@@ -324,15 +326,18 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
         report.diagnoses.append(Diagnosis("container", f"the firmware's stream {what} (spec section 7.1)"))
         report.stream = {"expected_bytes": 0, "got_bytes": len(got), "mismatching_bytes": len(got) or 1}
         return
+    legal = {STREAM_ENTROPY_RAW: True, STREAM_ENTROPY_HUFFMAN: model.entropy is not None,
+             STREAM_ENTROPY_CTX: model.has_context_tables}
     if entropy is not None:
-        mode = {"raw": STREAM_ENTROPY_RAW, "huffman": STREAM_ENTROPY_HUFFMAN}[entropy]
-    elif gf["entropy_mode"] in (STREAM_ENTROPY_RAW, STREAM_ENTROPY_HUFFMAN) and (
-            gf["entropy_mode"] == STREAM_ENTROPY_RAW or model.entropy is not None):
+        mode = {v: k for k, v in ENTROPY_NAMES.items()}[entropy]
+    elif legal.get(int(gf["entropy_mode"]), False):
         mode = int(gf["entropy_mode"])
     else:
         mode = STREAM_ENTROPY_HUFFMAN if model.entropy is not None else STREAM_ENTROPY_RAW
-    if mode == STREAM_ENTROPY_HUFFMAN and model.entropy is None:
-        raise InvalidArgumentError("entropy mode 'huffman' needs a model with entropy tables; this one has none")
+    if not legal[mode]:
+        raise InvalidArgumentError(f"entropy mode '{ENTROPY_NAMES[mode]}' needs a model with "
+                                   f"{'context' if mode == STREAM_ENTROPY_CTX else 'entropy'} tables; this one has none")
+    codes, context = stream_tables(model, mode)
     fps_num, fps_den = gf["fps_num"], gf["fps_den"]
     if not (fps_num and fps_den):  # absent, or illegal (0): compare against a header without timing
         fps_num = fps_den = None
@@ -361,8 +366,7 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
         ref_sym = refs[f]["symbols"]
         gp = split_packet(got, pos)
         k = channels if channels is not None else (gp["k"] if gp and gp["k"] <= lq.channels else lq.channels)
-        codes = model.entropy.code_lengths if mode == STREAM_ENTROPY_HUFFMAN else None
-        pkt = encode_packet(ref_sym, f, k, int(lq.bits), codes)  # what refcodec encode writes
+        pkt = encode_packet(ref_sym, f, k, int(lq.bits), codes, context)  # what refcodec encode writes
         exp_pkt = pkt.pack()
         expected += exp_pkt
         if gp is None:
@@ -385,7 +389,8 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
                 continue
             try:
                 sym = decode_channel(Chunk(gp["modes"][c], gp["chunks"][c]), int(lq.bits),
-                                     ref_sym.shape[0] * ref_sym.shape[1], codes[c] if codes is not None else None)
+                                     ref_sym.shape[0] * ref_sym.shape[1], codes[c] if codes is not None else None,
+                                     context[c] if context is not None else None, ref_sym.shape[1])
             except BitstreamError as e:
                 report.diagnoses.append(Diagnosis("entropy", f"channel {c} chunk does not decode: {e} (spec section 6)",
                                                   f, "symbols"))
@@ -405,7 +410,7 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
                 report.diagnoses.append(Diagnosis("entropy", f"channel {c} chunk {why}", f, "symbols"))
         if sym_bad:
             if not any(d.frame == f and d.layer != "symbols" for d in report.diagnoses):  # dumps explain it already
-                report.diagnoses.append(_diagnose_symbols(model, f, frames[f], gp, k, codes, sym_bad))
+                report.diagnoses.append(_diagnose_symbols(model, f, frames[f], gp, k, codes, context, sym_bad))
             continue
         if got_pkt[:-4] == exp_pkt[:-4]:
             crc_only.append((f, got_pkt))
@@ -427,14 +432,16 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
                      "mismatching_bytes": mism + abs(len(expected) - len(got))}
 
 
-def _diagnose_symbols(model: EncoderModel, f: int, rgb: np.ndarray, gp: dict, k: int, codes, n_bad: int) -> Diagnosis:
+def _diagnose_symbols(model: EncoderModel, f: int, rgb: np.ndarray, gp: dict, k: int, codes, context,
+                      n_bad: int) -> Diagnosis:
     """The stream's symbols differ: find an encoder variant that reproduces them (no layer dumps needed)."""
     lq = model.latent_quantizer
     got_sym = []
     for c in range(k):
         try:
             s = decode_channel(Chunk(gp["modes"][c], gp["chunks"][c]), int(lq.bits),
-                               int(np.prod(latent_hw(rgb))), codes[c] if codes is not None else None)
+                               int(np.prod(latent_hw(rgb))), codes[c] if codes is not None else None,
+                               context[c] if context is not None else None, latent_hw(rgb)[1])
         except BitstreamError:
             got_sym = None
             break
@@ -467,8 +474,8 @@ def verify(model: EncoderModel, frames: list[np.ndarray], stream: bytes | None =
            channels: int | None = None, entropy: str | None = None) -> VerifyReport:
     """Compare firmware output with the reference. frames: uint8 [H, W, 3] each, all the same size.
     stream: the firmware's .mcuc bytes; layers_dir: its layer dumps (refcodec.verify.dumps). At least one.
-    channels: expected k per packet (default: each packet's own k). entropy: "raw" | "huffman" (default: the
-    stream's own mode when legal for the model)."""
+    channels: expected k per packet (default: each packet's own k). entropy: "raw" | "huffman" | "ctx" (default:
+    the stream's own mode when legal for the model)."""
     if stream is None and layers_dir is None:
         raise InvalidArgumentError("nothing to verify: give a firmware stream and/or --layers DIR")
     if not frames:
@@ -478,8 +485,8 @@ def verify(model: EncoderModel, frames: list[np.ndarray], stream: bytes | None =
         raise InvalidArgumentError(f"input frames differ in size: {sorted(shapes)}")
     if channels is not None and not 0 <= channels <= model.channels:
         raise InvalidArgumentError(f"channels {channels} outside [0, {model.channels}]")
-    if entropy not in (None, "raw", "huffman"):
-        raise InvalidArgumentError(f'invalid entropy mode "{entropy}", expected raw or huffman')
+    if entropy not in (None, "raw", "huffman", "ctx"):
+        raise InvalidArgumentError(f'invalid entropy mode "{entropy}", expected raw, huffman or ctx')
     report = VerifyReport(model.model_id, len(frames))
     refs = [reference_tensors(model, f) for f in frames]
     if layers_dir is not None:

@@ -409,4 +409,7 @@ static const uint8_t rc_huffman_code_lengths[RC_LATENT_CHANNELS][1 << RC_LQ_BITS
     {8, 8, 7, 7, 7, 6, 6, 6, 6, 5, 5, 5, 4, 4, 4, 4, 3, 4, 4, 4, 4, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7},
 };
 
+/* The model has no context tables (spec section 6.6). */
+#define RC_HAS_CTX_HUFFMAN 0
+
 #endif /* RC_MODEL_H */
