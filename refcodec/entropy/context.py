@@ -19,6 +19,7 @@ import numpy as np
 
 from refcodec.bitstream.format import CTX_MAX_BUCKETS, MAX_CODE_LENGTH
 from refcodec.entropy.bitio import pack_codes
+from refcodec.entropy.huffman import decode_one
 from refcodec.errors import BitstreamError, InvalidArgumentError
 
 
@@ -154,31 +155,14 @@ def context_coders(context_lengths: np.ndarray, bits: int) -> tuple[ContextCoder
 def _ctx_decode_kernel(data, h, w, shift, nb, bl_count, sorted_symbols, out):  # pragma: no cover - numba
     """puff.c-style canonical decode with the table of each symbol's context. Returns the bit position
     after the last symbol, or -1 (ran past the end of data) / -2 (bit pattern not a code)."""
-    nbits_total = data.size * 8
     pos = 0
     for y in range(h):
         for x in range(w):
             left = nb if x == 0 else out[y * w + x - 1] >> shift
             top = nb if y == 0 else out[(y - 1) * w + x] >> shift
             ctx = left * (nb + 1) + top
-            code = 0
-            first = 0
-            index = 0
-            found = False
-            for length in range(1, 16):
-                if pos >= nbits_total:
-                    return -1
-                code |= (data[pos >> 3] >> (7 - (pos & 7))) & 1
-                pos += 1
-                count = bl_count[ctx, length]
-                if code - first < count:
-                    out[y * w + x] = sorted_symbols[ctx, index + code - first]
-                    found = True
-                    break
-                index += count
-                first += count
-                first <<= 1
-                code <<= 1
-            if not found:
-                return -2
+            sym, pos = decode_one(data, pos, bl_count[ctx], sorted_symbols[ctx])
+            if pos < 0:
+                return pos
+            out[y * w + x] = sym
     return pos

@@ -79,32 +79,38 @@ def huffman_coded_bits(symbols: np.ndarray, lengths: np.ndarray) -> int | None:
 
 
 @numba.njit(cache=True)
-def _decode_kernel(data, n, bl_count, sorted_symbols, out):  # pragma: no cover - numba
-    """puff.c-style canonical decode. Returns the bit position after the last symbol, or
-    -1 (ran past the end of data) / -2 (bit pattern not a code)."""
+def decode_one(data, pos, bl_count, sorted_symbols):  # pragma: no cover - numba
+    """puff.c-style canonical decode of one symbol at bit `pos` (MSB first) with the table (bl_count[1..15],
+    symbols sorted by (length, symbol)). Returns (symbol, bit position after it), or (0, -1) if it runs past
+    the end of data, (0, -2) if the bit pattern is not a code."""
     nbits_total = data.size * 8
+    code = 0
+    first = 0
+    index = 0
+    for length in range(1, 16):
+        if pos >= nbits_total:
+            return 0, -1
+        code |= (data[pos >> 3] >> (7 - (pos & 7))) & 1
+        pos += 1
+        count = bl_count[length]
+        if code - first < count:
+            return sorted_symbols[index + code - first], pos
+        index += count
+        first += count
+        first <<= 1
+        code <<= 1
+    return 0, -2
+
+
+@numba.njit(cache=True)
+def _decode_kernel(data, n, bl_count, sorted_symbols, out):  # pragma: no cover - numba
+    """n symbols with one table. Returns the bit position after the last symbol, or -1 / -2 (decode_one)."""
     pos = 0
     for i in range(n):
-        code = 0
-        first = 0
-        index = 0
-        found = False
-        for length in range(1, 16):
-            if pos >= nbits_total:
-                return -1
-            code |= (data[pos >> 3] >> (7 - (pos & 7))) & 1
-            pos += 1
-            count = bl_count[length]
-            if code - first < count:
-                out[i] = sorted_symbols[index + code - first]
-                found = True
-                break
-            index += count
-            first += count
-            first <<= 1
-            code <<= 1
-        if not found:
-            return -2
+        sym, pos = decode_one(data, pos, bl_count, sorted_symbols)
+        if pos < 0:
+            return pos
+        out[i] = sym
     return pos
 
 
