@@ -123,9 +123,11 @@ static void canonical_codes(const uint8_t *lengths, uint16_t *codes)
 #endif
 
 #if RC_HAS_CTX_HUFFMAN
-/* Canonical codes of every (channel, context) table, built once (rc_stream_init): 2 bytes per length. */
-static uint16_t ctx_codes[RC_LATENT_CHANNELS * RC_CTX_COUNT][1 << RC_LQ_BITS];
-static int ctx_codes_ready = 0;
+/* Canonical codes of the context tables of ONE channel, built when that channel's chunk is context-coded
+ * (RC_CTX_COUNT x 2^b x 2 bytes: 9 KiB at b = 4) instead of all channels at start-up (C times that, 108 KiB at
+ * C = 12): an MCU keeps only the code lengths in flash. Building a channel's codes costs a few operations per
+ * table entry, small next to the convolutions. */
+static uint16_t ctx_codes[RC_CTX_COUNT][1 << RC_LQ_BITS];
 
 /* Table row of symbol i (raster order, column x) of channel c (spec section 6.6): c * RC_CTX_COUNT + ctx, ctx from
  * the left and top neighbours' buckets, RC_CTX_BUCKETS where there is none. No division: the caller tracks x. */
@@ -142,15 +144,7 @@ static int32_t symbol_context(const uint8_t *symbols, int32_t i, int32_t x, int3
 
 void rc_stream_init(void)
 {
-#if RC_HAS_CTX_HUFFMAN
-    int32_t row;
-    if (!ctx_codes_ready) {
-        for (row = 0; row < RC_LATENT_CHANNELS * RC_CTX_COUNT; row++) {
-            canonical_codes(rc_ctx_code_lengths[row], ctx_codes[row]);
-        }
-        ctx_codes_ready = 1;
-    }
-#endif
+    /* Nothing to precompute: context codes are built per channel in code_channel (kept for API stability). */
 }
 
 /* Codes channel c into out; returns the chunk length and sets *mode. Reference encoder rule (spec section
@@ -167,7 +161,6 @@ static size_t code_channel(uint8_t *out, const uint8_t *symbols, int32_t n_symbo
         uint64_t total_bits = 0;
         int codable = 1;
         int32_t x = 0;
-        rc_stream_init();
         for (i = 0; i < n_symbols; i++) {
             const uint8_t l = rc_ctx_code_lengths[symbol_context(symbols, i, x, latent_width, c)]
                                                  [symbols[(size_t)i * RC_LATENT_CHANNELS + c]];
@@ -184,10 +177,13 @@ static size_t code_channel(uint8_t *out, const uint8_t *symbols, int32_t n_symbo
             bw.acc = 0;
             bw.nbits = 0;
             x = 0;
+            for (i = 0; i < RC_CTX_COUNT; i++) {
+                canonical_codes(rc_ctx_code_lengths[c * RC_CTX_COUNT + i], ctx_codes[i]);
+            }
             for (i = 0; i < n_symbols; i++) {
                 const int32_t row = symbol_context(symbols, i, x, latent_width, c);
                 const uint8_t s = symbols[(size_t)i * RC_LATENT_CHANNELS + c];
-                bw_put(&bw, ctx_codes[row][s], rc_ctx_code_lengths[row][s]);
+                bw_put(&bw, ctx_codes[row - c * RC_CTX_COUNT][s], rc_ctx_code_lengths[row][s]);
                 x = x + 1 == latent_width ? 0 : x + 1;
             }
             *mode = RC_CHUNK_CTX_HUFFMAN;
