@@ -19,7 +19,7 @@ import numpy as np
 
 from refcodec.bitstream.format import CTX_MAX_BUCKETS, MAX_CODE_LENGTH
 from refcodec.entropy.bitio import pack_codes
-from refcodec.entropy.huffman import decode_one
+from refcodec.entropy.huffman import canonical_codes, decode_one
 from refcodec.errors import BitstreamError, InvalidArgumentError
 
 
@@ -84,20 +84,8 @@ class ContextCoder:
         # symbols with a code sorted by (length, symbol); uncodable ones last (never indexed)
         key = np.where(L > 0, L * nsym + np.arange(nsym)[None, :], (MAX_CODE_LENGTH + 1) * nsym)
         self.sorted_symbols = np.ascontiguousarray(np.argsort(key, axis=1, kind="stable").astype(np.int64))
-        # canonical codes (RFC 1951 §3.2.2), all contexts at once: next_code[l] per row, then the rank of a
-        # symbol among those of its length = its position in sorted order minus the first index of length l
-        next_code = np.zeros((self.nctx, MAX_CODE_LENGTH + 1), np.int64)
-        code = np.zeros(self.nctx, np.int64)
-        for l in range(1, MAX_CODE_LENGTH + 1):
-            code = (code + bl[:, l - 1]) << 1
-            next_code[:, l] = code
-        first_index = np.concatenate([np.zeros((self.nctx, 1), np.int64), np.cumsum(bl, axis=1)[:, :-1]], axis=1)
-        rows = np.arange(self.nctx)[:, None]
-        pos = np.arange(nsym)[None, :]
-        sl = L[rows, self.sorted_symbols]
-        codes = np.zeros_like(L)
-        codes[rows, self.sorted_symbols] = np.where(sl > 0, next_code[rows, sl] + pos - first_index[rows, sl], 0)
-        self.codes = codes.astype(np.uint32)
+        # canonical codes (spec §6.2) of every context row; an all-zero row codes nothing
+        self.codes = np.stack([canonical_codes(row) if row.any() else np.zeros(nsym, np.uint32) for row in L])
 
     def _lookup(self, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         sym = np.asarray(symbols)
