@@ -45,10 +45,8 @@ def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), na
 
 
 def run_firmware(exe: str | Path, frames: list[np.ndarray], stream_path: str | Path, dump_dir: str | Path | None = None,
-                 channels: int | list[int] | None = None, entropy: str | None = None,
-                 fps: tuple[int, int] | None = None) -> bytes:
-    """Run the stand-in on uint8 [H, W, 3] frames; returns the stream bytes it wrote. fps None: no timing field.
-    channels: k of every frame, or a list of one k per frame (passed as `-k K0,K1,...`)."""
+                 channels: int | None = None, entropy: str | None = None, fps: tuple[int, int] | None = None) -> bytes:
+    """Run the stand-in on uint8 [H, W, 3] frames; returns the stream bytes it wrote. fps None: no timing field."""
     if not frames:
         raise InvalidArgumentError("no frames")
     h, w = frames[0].shape[:2]
@@ -59,7 +57,7 @@ def run_firmware(exe: str | Path, frames: list[np.ndarray], stream_path: str | P
     if fps is not None:
         cmd += ["-f", f"{fps[0]}/{fps[1]}"]
     if channels is not None:
-        cmd += ["-k", ",".join(map(str, channels)) if isinstance(channels, (list, tuple)) else str(channels)]
+        cmd += ["-k", str(channels)]
     if entropy is not None:
         cmd += ["-e", entropy]
     if dump_dir is not None:
