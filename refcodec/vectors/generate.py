@@ -773,8 +773,8 @@ def readme_table() -> str:
 
 def invalid_table(root: Path) -> str:
     data = json.loads((root / "invalid" / "invalid.json").read_text())
-    lines = ["| file | a decoder must raise |", "|---|---|"]
+    lines = ["| file | a decoder must raise | the fault |", "|---|---|---|"]
     for c in data["cases"]:
-        lines.append(f"| `{c['file']}` | {c['error']} |")
+        lines.append(f"| `{c['file']}` | {c['error']} | {c['what']} |")
     return "\n".join(lines)
 
