@@ -82,6 +82,35 @@ def test_vectors_check_regenerates_byte_for_byte():
     assert check_vectors(ROOT) == []
 
 
+def test_vectors_check_does_not_depend_on_refcodecs_version(monkeypatch):
+    """Issue 12 item 4: a release (a new refcodec.__version__) must not change any vector file."""
+    import refcodec
+
+    monkeypatch.setattr(refcodec, "__version__", "99.0.0")
+    assert check_vectors(ROOT) == []
+    assert not any("refcodec_version" in json.loads(p.read_text()) for p in ROOT.glob("*/vector.json"))
+
+
+def test_verify_cli_takes_one_k_per_frame():
+    """`refcodec verify VECTOR_DIR stream --channels K0,K1,...` on a vector whose k changes per frame."""
+    from click.testing import CliRunner
+
+    from refcodec.cli.main import cli
+
+    name = "video_bottle_k_per_frame"
+    rec = _record(name)
+    args = ["verify", str(ROOT / name), str(ROOT / name / "stream.mcuc"), "--layers", str(ROOT / name),
+            "--model", str(ROOT / "models" / "rand-double.npz"), "--json"]
+    ks = ",".join(map(str, rec["channels_per_frame"]))
+    res = CliRunner().invoke(cli, [*args, "--channels", ks])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["frames"] == rec["frames"]
+    res = CliRunner().invoke(cli, [*args, "--channels", "12"])
+    assert res.exit_code == 7 and "expected b'MF', 1, 12" in res.stdout
+    res = CliRunner().invoke(cli, [*args, "--channels", "12,x"])
+    assert res.exit_code == 2
+
+
 def test_vectors_check_reports_a_changed_byte_and_an_extra_file(tmp_path):
     copy = tmp_path / "vectors"
     shutil.copytree(ROOT, copy)
