@@ -71,10 +71,8 @@ def run_cmd(root: str, patterns: tuple[str, ...], models: tuple[str, ...], timeo
     from refcodec.errors import VerificationFailure
     from refcodec.vectors.runner import run_vectors
 
-    def progress(i: int, n: int, r) -> None:
-        if not as_json:
-            return
-        click.echo(f"[{i}/{n}] {r.name}: {r.result}", err=True)
+    def progress(i: int, n: int, r) -> None:  # on stderr, so that a long run (QEMU, a board) shows its progress
+        click.echo(f"[{i}/{n}] {r.name}: {r.result} ({r.seconds:.1f} s)", err=True)
 
     summary = run_vectors(root, list(cmd), patterns, models, timeout, work_dir, progress)
     if as_json:
