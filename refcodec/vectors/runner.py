@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import shutil
+import signal
 import string
 import subprocess
 import tempfile
@@ -46,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-from refcodec.errors import InputFileError, InvalidArgumentError
+from refcodec.errors import InputFileError, InvalidArgumentError, RefcodecError
 
 PLACEHOLDERS = ("input", "png", "png_dir", "width", "height", "frames", "k", "k_list", "entropy", "fps", "fps_num",
                 "fps_den", "output", "dump", "model", "model_npz", "model_h", "vector", "vector_dir")
@@ -174,7 +176,10 @@ def expand(cmd: list[str], values: dict[str, str | None]) -> list[str]:
                                            f'{values.get("vector")}: put it in an optional group [ ... ]')
             keep = False
             continue
-        text = word.format(**{n: values[n] for n in names}) if names else word.replace("{{", "{").replace("}}", "}")
+        try:
+            text = word.format(**{n: values[n] for n in names}) if names else word.replace("{{", "{").replace("}}", "}")
+        except (ValueError, KeyError, IndexError, AttributeError) as e:
+            raise InvalidArgumentError(f'cannot expand "{word}": {e}') from None
         (argv if group is None else group).append(text)
     return argv
 
@@ -211,6 +216,23 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
+def _run_command(argv: list[str], timeout: float | None) -> tuple[int, str]:
+    """Run argv in its own process group (a wrapper script's children, e.g. QEMU, are killed with it on a
+    timeout); returns (exit status, stderr)."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.communicate()
+        raise
+    return proc.returncode, err.decode("utf-8", "replace")
+
+
 def run_vector(v: Vector, cmd: list[str], root: Path, work: Path, model, timeout: float | None) -> VectorResult:
     from refcodec.verify import verify
     from refcodec.verify.dumps import DUMP_NAMES
@@ -222,8 +244,7 @@ def run_vector(v: Vector, cmd: list[str], root: Path, work: Path, model, timeout
     res = VectorResult(v.name, v.model, len(frames), "FAIL", 0.0, argv)
     t0 = time.monotonic()
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, errors="replace", timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+        returncode, stderr = _run_command(argv, timeout)
     except subprocess.TimeoutExpired:
         res.seconds = time.monotonic() - t0
         res.error = f"timed out after {timeout:g} s"
@@ -233,8 +254,8 @@ def run_vector(v: Vector, cmd: list[str], root: Path, work: Path, model, timeout
         res.error = f"cannot run '{argv[0]}': {e.strerror or e}"
         return res
     res.seconds = time.monotonic() - t0
-    if proc.returncode != 0:
-        res.error = f"exit code {proc.returncode}" + (f": {_last_line(proc.stderr)}" if _last_line(proc.stderr) else "")
+    if returncode != 0:
+        res.error = f"exit code {returncode}" + (f": {_last_line(stderr)}" if _last_line(stderr) else "")
         return res
     out = Path(values["output"])
     if not out.is_file():
@@ -244,7 +265,11 @@ def run_vector(v: Vector, cmd: list[str], root: Path, work: Path, model, timeout
     dump = Path(values["dump"])
     has_dumps = any(dump.glob("*.bin")) or any(dump.glob("*.npy")) or any(
         (p / f"{n}.bin").is_file() for p in dump.glob("frame_*") for n in DUMP_NAMES)
-    report = verify(model, frames, stream, dump if has_dumps else None, v.channels_per_frame, v.record["entropy"])
+    try:
+        report = verify(model, frames, stream, dump if has_dumps else None, v.channels_per_frame, v.record["entropy"])
+    except RefcodecError as e:  # e.g. unreadable dump files: a FAIL of this vector, the run goes on
+        res.error = f"cannot verify: {e}"
+        return res
     res.report = report.to_json()
     res.stream_equal = stream == (v.folder / "stream.mcuc").read_bytes()
     res.diagnoses = _merge_frames(report.diagnoses)
