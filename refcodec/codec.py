@@ -220,8 +220,9 @@ def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> Decoded
 
 
 def latent_from_symbols(symbols: np.ndarray, k: int, model) -> np.ndarray:
-    """Decoder input (spec §8.4, float): latent_scale * (recon[c][s] - latent_zero_point) for c < k,
-    exactly 0.0 for c >= k. symbols uint8 [lh, lw, C] -> float32 [lh, lw, C]."""
+    """Decoder input (spec §5.1, exact in binary32): latent_scale * (recon[c][s] - latent_zero_point) for c < k,
+    the subtraction first, each operation rounded to float32; +0.0 for c >= k.
+    symbols uint8 [lh, lw, C] -> float32 [lh, lw, C]."""
     recon = model.latent_quantizer.dequantize(symbols)
     lat = (np.float32(model.latent_scale) * (recon - np.float32(model.latent_zero_point))).astype(np.float32)
     lat[:, :, k:] = 0.0

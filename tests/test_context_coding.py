@@ -291,7 +291,7 @@ def test_check_stream_cli_decodes_with_a_model_file():
 
     script = ROOT / "bitstream_spec" / "check_stream.py"
     good = VECTORS / "ctx_kodim01_crop64" / "stream.mcuc"
-    bad = VECTORS / "invalid" / "40 - context chunk with a trailing byte.mcuc"
+    bad = VECTORS / "invalid" / "40-ctx-chunk-trailing-byte.mcuc"
     proc = subprocess.run([sys.executable, str(script), "--model", str(VECTORS / "models" / "rand-ctx.npz"),
                            str(good), str(bad)], capture_output=True, text=True)
     lines = [json.loads(line) for line in proc.stdout.splitlines()]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -41,16 +42,17 @@ def _model(name: str):
     return load_model(ROOT / "models" / f"{_record(name)['model']['name']}.npz")
 
 
-def _tensor(name: str, tensor: str) -> np.ndarray:
+def _tensor(name: str, tensor: str, frame: int = 0) -> np.ndarray:
     rec = _record(name)
-    dtype = np.uint8 if tensor == "symbols" else np.int8
-    return np.fromfile(ROOT / name / f"{tensor}.bin", dtype=dtype).reshape(rec["shapes"][tensor])[0]
+    dtype = {"symbols": np.uint8, "dequantized": np.dtype("<f4")}.get(tensor, np.int8)
+    folder = ROOT / name / rec["tensor_dirs"][frame]
+    return np.fromfile(folder / f"{tensor}.bin", dtype=dtype).reshape(rec["shapes"][tensor])[0]
 
 
-def _png(name: str) -> np.ndarray:
+def _png(name: str, frame: int = 0) -> np.ndarray:
     import imageio.v3 as iio
 
-    return np.asarray(iio.imread(ROOT / name / "input.png"))[..., :3]
+    return np.asarray(iio.imread(ROOT / name / _record(name)["inputs"][frame]))[..., :3]
 
 
 @pytest.mark.parametrize("name", sorted(V1_STREAM_SHA256))
@@ -80,6 +82,35 @@ def test_vectors_check_regenerates_byte_for_byte():
     assert check_vectors(ROOT) == []
 
 
+def test_vectors_check_does_not_depend_on_refcodecs_version(monkeypatch):
+    """Issue 12 item 4: a release (a new refcodec.__version__) must not change any vector file."""
+    import refcodec
+
+    monkeypatch.setattr(refcodec, "__version__", "99.0.0")
+    assert check_vectors(ROOT) == []
+    assert not any("refcodec_version" in json.loads(p.read_text()) for p in ROOT.glob("*/vector.json"))
+
+
+def test_verify_cli_takes_one_k_per_frame():
+    """`refcodec verify VECTOR_DIR stream --channels K0,K1,...` on a vector whose k changes per frame."""
+    from click.testing import CliRunner
+
+    from refcodec.cli.main import cli
+
+    name = "video_bottle_k_per_frame"
+    rec = _record(name)
+    args = ["verify", str(ROOT / name), str(ROOT / name / "stream.mcuc"), "--layers", str(ROOT / name),
+            "--model", str(ROOT / "models" / "rand-double.npz"), "--json"]
+    ks = ",".join(map(str, rec["channels_per_frame"]))
+    res = CliRunner().invoke(cli, [*args, "--channels", ks])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["frames"] == rec["frames"]
+    res = CliRunner().invoke(cli, [*args, "--channels", "12"])
+    assert res.exit_code == 7 and "expected b'MF', 1, 12" in res.stdout
+    res = CliRunner().invoke(cli, [*args, "--channels", "12,x"])
+    assert res.exit_code == 2
+
+
 def test_vectors_check_reports_a_changed_byte_and_an_extra_file(tmp_path):
     copy = tmp_path / "vectors"
     shutil.copytree(ROOT, copy)
@@ -104,19 +135,28 @@ def test_vectors_cli_check_passes():
 def test_vector_record_matches_files(name):
     rec = _record(name)
     folder = ROOT / name
-    names = sorted(p.name for p in folder.iterdir())
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     assert names == sorted(["vector.json", *rec["sha256"]])
     for fname, digest in rec["sha256"].items():
         assert hashlib.sha256((folder / fname).read_bytes()).hexdigest() == digest, fname
-    for tensor in TENSORS:
-        shape = rec["shapes"][tensor]
-        assert (folder / f"{tensor}.bin").stat().st_size == int(np.prod(shape))
-        assert shape[1:3] == ([rec["padded_height"], rec["padded_width"]] if tensor == "input" else shape[1:3])
+    n = rec["frames"]
+    assert len(rec["inputs"]) == len(rec["tensor_dirs"]) == len(rec["channels_per_frame"]) == n
+    assert rec["inputs"] == (["input.png"] if n == 1 else [f"input_{f:04d}.png" for f in range(n)])
+    assert rec["tensor_dirs"] == (["."] if n == 1 else [f"frame_{f:04d}/" for f in range(n)])
+    ks = rec["channels_per_frame"]
+    assert rec["channels_sent"] == (ks[0] if len(set(ks)) == 1 else ks)
+    for f in range(n):
+        for tensor in (*TENSORS, "dequantized"):
+            shape = rec["shapes"][tensor]
+            itemsize = 4 if tensor == "dequantized" else 1
+            assert (folder / rec["tensor_dirs"][f] / f"{tensor}.bin").stat().st_size == int(np.prod(shape)) * itemsize
+            assert shape[1:3] == ([rec["padded_height"], rec["padded_width"]] if tensor == "input" else shape[1:3])
+        assert _png(name, f).shape == (rec["height"], rec["width"], 3)
     model = _model(name)
     assert rec["model"]["id"] == model.model_id and rec["rounding"] == model.rounding
     assert rec["generator_version"] and rec["spec_sections"] and rec["what"]
-    img = _png(name)
-    assert img.shape == (rec["height"], rec["width"], 3)
+    assert "refcodec_version" not in rec  # a version bump must not change the vectors
+    assert rec["symbols_channels"] == model.channels == rec["shapes"]["symbols"][3]
 
 
 @pytest.mark.parametrize("name", VECTORS)
@@ -124,29 +164,63 @@ def test_vector_input_and_symbols_by_the_spec_formulas(name):
     """input.bin = edge-replicated padding then pixel - 128 (spec 3.1, 3.2); symbols.bin = the latent quantizer
     of spec 5 applied in plain Python integers to latent.bin; stream.mcuc decodes to symbols.bin's first k."""
     rec = _record(name)
-    img = _png(name).astype(np.int64)
-    h, w = img.shape[:2]
-    ph, pw = rec["padded_height"], rec["padded_width"]
-    ys = np.minimum(np.arange(ph), h - 1)
-    xs = np.minimum(np.arange(pw), w - 1)
-    expected_input = (img[ys][:, xs] - 128).astype(np.int8)
-    assert np.array_equal(_tensor(name, "input"), expected_input)
-
     model = _model(name)
     lq = model.latent_quantizer
-    latent = _tensor(name, "latent")
-    symbols = _tensor(name, "symbols")
     top = (1 << int(lq.bits)) - 1
-    for (y, x, c), q in np.ndenumerate(latent):
-        d = max(int(q) - int(lq.lo[c]), 0)
-        assert symbols[y, x, c] == min((d * int(lq.mult[c]) + (1 << 15)) >> 16, top), (y, x, c)
-
     decoded = decode_symbols((ROOT / name / "stream.mcuc").read_bytes(), model)
-    k = rec["channels_sent"]
-    assert decoded.channels_present == [k]
-    assert decoded.header.width == w and decoded.header.height == h
-    assert np.array_equal(decoded.symbols[0][..., :k], symbols[..., :k])
-    assert not decoded.symbols[0][..., k:].any()
+    ks = rec["channels_per_frame"]
+    assert decoded.channels_present == ks and decoded.frame_indices == list(range(rec["frames"]))
+    for f, k in enumerate(ks):
+        img = _png(name, f).astype(np.int64)
+        h, w = img.shape[:2]
+        ph, pw = rec["padded_height"], rec["padded_width"]
+        ys = np.minimum(np.arange(ph), h - 1)
+        xs = np.minimum(np.arange(pw), w - 1)
+        expected_input = (img[ys][:, xs] - 128).astype(np.int8)
+        assert np.array_equal(_tensor(name, "input", f), expected_input)
+
+        latent = _tensor(name, "latent", f)
+        symbols = _tensor(name, "symbols", f)
+        for (y, x, c), q in np.ndenumerate(latent):
+            d = max(int(q) - int(lq.lo[c]), 0)
+            assert symbols[y, x, c] == min((d * int(lq.mult[c]) + (1 << 15)) >> 16, top), (y, x, c)
+
+        assert decoded.header.width == w and decoded.header.height == h
+        assert np.array_equal(decoded.symbols[f][..., :k], symbols[..., :k])
+        assert not decoded.symbols[f][..., k:].any()
+
+
+def _f32(x: float) -> float:
+    """x rounded to the nearest IEEE-754 binary32 value (ties to even), as a Python float."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+@pytest.mark.parametrize("name", VECTORS)
+def test_dequantized_latents_by_the_spec_text(name):
+    """dequantized.bin recomputed from the spec text alone (sections 5 and 8.4), without refcodec's decoder: the
+    model file read as a plain zip of .npy arrays (`lq.recon`, the JSON header's last layer `output_scale` and
+    `output_zero_point`), the arithmetic in Python floats rounded to binary32 after each operation (exact: the
+    difference and the product of two binary32 values are exact in binary64), symbols from symbols.bin, 0.0
+    for the channels >= k that the stream does not carry."""
+    rec = _record(name)
+    with np.load(ROOT / "models" / f"{rec['model']['name']}.npz", allow_pickle=False) as z:
+        header = json.loads(bytes(z["header"]).decode("utf-8"))
+        recon = z["lq.recon"]
+    assert recon.dtype == np.float32 and recon.shape[0] == rec["symbols_channels"]
+    scale = _f32(header["layers"][-1]["output_scale"])
+    zero_point = float(header["layers"][-1]["output_zero_point"])
+    for f, k in enumerate(rec["channels_per_frame"]):
+        symbols = _tensor(name, "symbols", f)
+        got = (ROOT / name / rec["tensor_dirs"][f] / "dequantized.bin").read_bytes()
+        lh, lw, C = symbols.shape
+        assert len(got) == lh * lw * C * 4
+        want = bytearray()
+        for y in range(lh):
+            for x in range(lw):
+                for c in range(C):
+                    v = _f32(scale * _f32(float(recon[c, symbols[y, x, c]]) - zero_point)) if c < k else 0.0
+                    want += struct.pack("<f", v)
+        assert got == bytes(want), f"{name} frame {f}"
 
 
 DOUBLE = [n for n in VECTORS if _record(n)["rounding"] == "double"]
@@ -169,11 +243,13 @@ def test_double_rounding_vector_layers_match_tflm(name, tflm):
     rec = _record(name)
     model = _model(name)
     tfl = encoder_model_bytes(model, rec["padded_height"], rec["padded_width"])
-    outs = run_tflm(tfl, _tensor(name, "input"), interpreter=make_interpreter(tfl, arena_size=8 << 20))
-    for tensor, theirs in zip(("conv1", "conv2", "latent"), outs):
-        ours = _tensor(name, tensor)
-        assert ours.shape == theirs.shape, tensor
-        assert int(np.count_nonzero(ours != theirs)) == 0, f"{name}/{tensor}.bin differs from TFLM"
+    interp = make_interpreter(tfl, arena_size=8 << 20)
+    for f in range(rec["frames"]):
+        outs = run_tflm(tfl, _tensor(name, "input", f), interpreter=interp)
+        for tensor, theirs in zip(("conv1", "conv2", "latent"), outs):
+            ours = _tensor(name, tensor, f)
+            assert ours.shape == theirs.shape, tensor
+            assert int(np.count_nonzero(ours != theirs)) == 0, f"{name} frame {f} {tensor}.bin differs from TFLM"
 
 
 def _same_pads(in_size: int, k: int, s: int) -> int:
@@ -212,24 +288,32 @@ def test_single_rounding_vector_layers_by_hand(name):
     model = _model(name)
     rng = np.random.default_rng(5)
     tensors = ["input", "conv1", "conv2", "latent"]
-    for index, (src, dst) in enumerate(zip(tensors, tensors[1:])):
-        x, y = _tensor(name, src), _tensor(name, dst)
-        positions = list(np.ndindex(*y.shape)) if dst == "latent" else [
-            tuple(int(rng.integers(0, n)) for n in y.shape) for _ in range(300)]
-        for oy, ox, c in positions:
-            assert y[oy, ox, c] == _single_rounding_output(model, index, x, oy, ox, c), (dst, oy, ox, c)
-
     from refcodec.model.encoder import run_encoder
 
-    double = run_encoder(model.with_rounding("double"), np.ascontiguousarray(
-        (_tensor(name, "input").astype(np.int16) + 128).astype(np.uint8)))
-    assert any(np.count_nonzero(double[t][0] != _tensor(name, t)) for t in ("conv1", "conv2", "latent")), \
-        "this single-rounding vector does not differ from double rounding anywhere"
+    differs = 0
+    for f in range(_record(name)["frames"]):
+        for index, (src, dst) in enumerate(zip(tensors, tensors[1:])):
+            x, y = _tensor(name, src, f), _tensor(name, dst, f)
+            positions = list(np.ndindex(*y.shape)) if dst == "latent" else [
+                tuple(int(rng.integers(0, n)) for n in y.shape) for _ in range(300)]
+            for oy, ox, c in positions:
+                assert y[oy, ox, c] == _single_rounding_output(model, index, x, oy, ox, c), (f, dst, oy, ox, c)
+        double = run_encoder(model.with_rounding("double"), np.ascontiguousarray(
+            (_tensor(name, "input", f).astype(np.int16) + 128).astype(np.uint8)))
+        differs += sum(np.count_nonzero(double[t][0] != _tensor(name, t, f)) for t in ("conv1", "conv2", "latent"))
+    assert differs, "this single-rounding vector does not differ from double rounding anywhere"
 
 
 def test_vectors_cover_the_issue_list():
     recs = [_record(n) for n in VECTORS]
-    assert {r["channels_sent"] for r in recs} == set(range(13))
+    assert {k for r in recs for k in r["channels_per_frame"]} == set(range(13))
+    assert {r["channels_sent"] for r in recs if r["frames"] == 1} == set(range(13))
+    video = [r for r in recs if r["frames"] > 1]  # issue 9 item 6: multi-frame vectors
+    assert len(video) >= 4 and all(r["source"].startswith("video:") and r["fps"] for r in video)
+    assert any(len(set(r["channels_per_frame"])) > 1 and "truncate" not in r for r in video)
+    assert any("truncate" in r and len(set(r["channels_per_frame"])) > 1 for r in video)
+    assert any(r["width"] % 8 and r["height"] % 8 for r in video)
+    assert {r["entropy"] for r in video} == {"raw", "huffman", "ctx"}
     assert {r["rounding"] for r in recs} == {"double", "single"}
     assert {r["entropy"] for r in recs} == {"raw", "huffman", "ctx"}
     assert any(r["width"] % 8 and r["height"] % 8 for r in recs)
@@ -278,3 +362,79 @@ def test_invalid_stream_is_rejected_at_the_right_stage(case):
         with pytest.raises(BitstreamError) as info:
             decode_symbols(data, model)
         assert not isinstance(info.value, ModelMismatchError)
+
+
+VIDEO = [n for n in VECTORS if _record(n)["frames"] > 1]
+
+
+@pytest.mark.parametrize("name", VIDEO)
+def test_video_vector_header_timing_and_frame_count(name):
+    """Spec 7.1: a multi-frame stream's header has the timing of the vector (fps) and frame_count = frames
+    (flags bits 0 and 1); packets have frame_index 0, 1, ..."""
+    rec = _record(name)
+    data = (ROOT / name / "stream.mcuc").read_bytes()
+    h = StreamHeader.unpack(data)
+    assert (h.fps_num, h.fps_den) == tuple(rec["fps"]) and h.frame_count == rec["frames"] > 1
+    assert data[5] == 0x03  # flags: timing and frame_count
+    from refcodec.bitstream import parse_stream
+
+    assert [p.frame_index for p in parse_stream(data).packets] == list(range(rec["frames"]))
+
+
+@pytest.mark.parametrize("name", [n for n in VIDEO if len(set(_record(n)["channels_per_frame"])) > 1])
+def test_per_frame_k_stream_equals_single_k_encodes_packet_by_packet(name):
+    """A stream whose k changes per frame: packet i is exactly packet i of `refcodec encode --channels k_i` of the
+    same frames (encode_frames, a different code path from the generator's per-frame encoder / truncation)."""
+    from refcodec.bitstream import parse_stream
+    from refcodec.codec import encode_frames
+
+    rec = _record(name)
+    frames = [_png(name, f) for f in range(rec["frames"])]
+    got = parse_stream((ROOT / name / "stream.mcuc").read_bytes())
+    model = _model(name)
+    for i, k in enumerate(rec["channels_per_frame"]):
+        ref = parse_stream(encode_frames(frames, model, channels=k, fps=tuple(rec["fps"]), entropy=rec["entropy"]))
+        assert got.header == ref.header
+        assert got.packets[i] == ref.packets[i], (name, i, k)
+
+
+def test_truncated_video_vector_is_refcodec_truncate_of_the_full_stream(tmp_path):
+    """`refcodec truncate stream_full.mcuc --frame-bytes N` gives stream.mcuc; every kept packet fits N and one
+    more chunk would not (spec 9); stream_full.mcuc is `refcodec encode` of the frames with all 12 channels."""
+    from click.testing import CliRunner
+
+    from refcodec.bitstream import parse_stream
+    from refcodec.cli.main import cli
+    from refcodec.codec import encode_frames
+
+    name = "video_person_truncated"
+    rec = _record(name)
+    n = rec["truncate"]["frame_bytes"]
+    full = (ROOT / name / "stream_full.mcuc").read_bytes()
+    out = tmp_path / "t.mcuc"
+    res = CliRunner().invoke(cli, ["truncate", str(ROOT / name / "stream_full.mcuc"), "-o", str(out),
+                                   "--frame-bytes", str(n)])
+    assert res.exit_code == 0, res.output
+    assert out.read_bytes() == (ROOT / name / "stream.mcuc").read_bytes()
+    frames = [_png(name, f) for f in range(rec["frames"])]
+    assert full == encode_frames(frames, _model(name), channels=12, fps=tuple(rec["fps"]), entropy=rec["entropy"])
+    kept, before = parse_stream(out.read_bytes()).packets, parse_stream(full).packets
+    assert [p.k for p in kept] == rec["channels_per_frame"] and len(set(rec["channels_per_frame"])) > 1
+    for p, q in zip(kept, before):
+        assert p.size <= n
+        if p.k < q.k:
+            assert q.prefix(p.k + 1).size > n
+
+
+@pytest.mark.parametrize("name", VIDEO)
+def test_video_frames_come_from_the_clip(name):
+    """The committed input_NNNN.png are the clip's frames (decoded with imageio-ffmpeg, resized by
+    refcodec.media.resize_frame). Needs ../shared/datasets/video; a different ffmpeg build may convert YUV to RGB
+    differently, which is why the committed PNGs, not the clip, are the vectors' source."""
+    from refcodec.vectors.generate import VECTOR_SPECS, _video_frames, video_dir
+
+    spec = next(s for s in VECTOR_SPECS if s.name == name)
+    if not (video_dir() / f"{spec.source.split(':')[1]}.mp4").is_file():
+        pytest.skip(f"{video_dir()} not available")
+    for f, frame in enumerate(_video_frames(spec.source)):
+        assert np.array_equal(frame, _png(name, f)), (name, f)

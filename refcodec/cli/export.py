@@ -32,18 +32,27 @@ def c_header(model_path: str | None, output: str, ref_size: str) -> None:
 @export.command("tflite")
 @model_option
 @click.option("-o", "--output", "output", required=True, metavar="FILE", help=".tflite file to write.")
-@click.option("--size", "size", default="224x224", show_default=True, help="Input size WxH of the exported graph.")
+@click.option("--size", "size", default="224x224", show_default=True,
+              help="Frame size WxH (any size); the graph's input is the frame padded to multiples of 8.")
 def tflite_cmd(model_path: str | None, output: str, size: str) -> None:
     """Write the encoder as a .tflite flatbuffer (int8 CONV_2D x 3, SAME padding) that TFLite Micro runs.
-    The rounding mode is a build flag of the interpreter, not part of the file."""
+    The graph's input is the PADDED frame: WxH rounded up to multiples of 8 (spec section 3.1). For a frame whose
+    sides are not multiples of 8 the firmware must replicate the last row and column up to that size, and
+    subtract 128, before invoking it (the file's description says so too). The rounding mode is a build flag of
+    the interpreter, not part of the file."""
     from refcodec.io_utils import atomic_write
     from refcodec.model.registry import resolve_model
-    from refcodec.tflite import encoder_model_bytes
+    from refcodec.tflite import frame_model_bytes
 
     w, h = parse_size(size)
     model = resolve_model(model_path)
-    atomic_write(output, encoder_model_bytes(model, h, w))
+    data, (ph, pw) = frame_model_bytes(model, h, w)
+    atomic_write(output, data)
     if model.rounding != "double":
         click.echo(f"note: model {model.model_id[:16]} uses {model.rounding} rounding; build TFLM with "
                    "TFLITE_SINGLE_ROUNDING to match it", err=True)
-    click.echo(f"wrote {output} (model {model.model_id[:16]}, input {w}x{h})", err=True)
+    if (ph, pw) != (h, w):
+        click.echo(f"note: the graph's input is {pw}x{ph}, the {w}x{h} frame padded to multiples of 8: the firmware "
+                   f"must replicate the frame's last row and column up to {pw}x{ph} (spec section 3.1), then "
+                   "subtract 128, before invoking it", err=True)
+    click.echo(f"wrote {output} (model {model.model_id[:16]}, input {pw}x{ph} for {w}x{h} frames)", err=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from refcodec.cli.options import model_option, parse_size
-from refcodec.errors import InputFileError, VerificationFailure
+from refcodec.errors import InputFileError, InvalidArgumentError, VerificationFailure
 
 
 @click.command("verify")
@@ -20,13 +20,13 @@ from refcodec.errors import InputFileError, VerificationFailure
                    "or frame_NNNN/ folders of them; see vectors/README.md).")
 @model_option
 @click.option("--size", "size", default=None, metavar="WxH", help="Frame size of a raw .rgb INPUT.")
-@click.option("--channels", "channels", type=int, default=None,
-              help="Channels the firmware must send per frame (default: each packet's own k).")
+@click.option("--channels", "channels", default=None, metavar="K|K0,K1,...",
+              help="Channels the firmware must send per frame, or one k per frame (default: each packet's own k).")
 @click.option("--entropy", "entropy", type=click.Choice(["raw", "huffman", "ctx"]), default=None,
               help="Entropy mode the firmware must use (default: the stream's own).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
 def verify_cmd(input_path: str, stream_path: str | None, layers_dir: str | None, model_path: str | None,
-               size: str | None, channels: int | None, entropy: str | None, as_json: bool) -> None:
+               size: str | None, channels: str | None, entropy: str | None, as_json: bool) -> None:
     """Compare a firmware's stream and/or layer dumps for INPUT (image, folder of images, or raw .rgb with --size)
     with the reference. Prints PASS, or FAIL with the first mismatch, mismatch counts per layer and a diagnosis;
     exits non-zero on FAIL."""
@@ -41,7 +41,14 @@ def verify_cmd(input_path: str, stream_path: str | None, layers_dir: str | None,
             stream = Path(stream_path).read_bytes()
         except OSError as e:
             raise InputFileError(f"cannot read firmware stream '{stream_path}': {e.strerror or e}") from None
-    report = verify(resolve_model(model_path), frames, stream, layers_dir, channels, entropy)
+    ks = None
+    if channels is not None:
+        try:
+            ks = [int(k) for k in channels.split(",")]
+        except ValueError:
+            raise InvalidArgumentError(f'invalid --channels "{channels}", expected K or K0,K1,...') from None
+    report = verify(resolve_model(model_path), frames, stream, layers_dir,
+                    ks if ks is None or "," in channels else ks[0], entropy)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=1))
     else:

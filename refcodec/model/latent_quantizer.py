@@ -9,8 +9,9 @@ Every operand is non-negative and d * mult[c] + 2^15 < 255 * 2^23 + 2^15 < 2^31,
 in C with int32 or uint32 arithmetic and in NumPy (no implementation-defined shift of negative values). This is a
 uniform quantizer with step (2^16 / mult[c]) int8 units starting at lo[c], rounding half up.
 
-The reconstruction table `recon[c][symbol]` (float32, int8 latent domain) is decoder side and not normative: the
-decoder's input is latent_scale * (recon[c][symbol] - latent_zero_point).
+The reconstruction table `recon[c][symbol]` (float32, int8 latent domain; the model file's `lq.recon`) is read by
+the decoder, whose input is latent_scale * (recon[c][symbol] - latent_zero_point) in binary32 arithmetic, defined
+exactly in spec section 5.1 (refcodec.codec.latent_from_symbols).
 """
 
 from __future__ import annotations

@@ -113,7 +113,8 @@ def _check_layer(i: int, layer: dict, c_in: int) -> dict:
                 stride_h=int(sh), stride_w=int(sw), padding=layer["padding"], activation=layer["activation"])
 
 
-def chain_model_bytes(input_shape, input_scale: float, input_zp: int, layers: list[dict]) -> bytes:
+def chain_model_bytes(input_shape, input_scale: float, input_zp: int, layers: list[dict],
+                      description: str = "refcodec.tflite.writer") -> bytes:
     """A .tflite model of CONV_2D layers applied one after another.
 
     input_shape: (H, W, C_in) or (1, H, W, C_in); input_scale > 0; input_zp in [-128, 127].
@@ -126,7 +127,7 @@ def chain_model_bytes(input_shape, input_scale: float, input_zp: int, layers: li
         padding        "SAME" | "VALID"
         activation     "none" | "relu" | "relu6"
     Layer i's input quantization is layer i-1's output quantization. Returns the flatbuffer bytes;
-    subgraph outputs are all layer outputs in order.
+    subgraph outputs are all layer outputs in order. description: the Model.description string.
     """
     shape = tuple(int(d) for d in input_shape)
     if len(shape) == 4:
@@ -231,7 +232,7 @@ def chain_model_bytes(input_shape, input_scale: float, input_zp: int, layers: li
     codes_vec = vec_of_offsets(tflite.ModelStartOperatorCodesVector, [opcode])
     sub_vec = vec_of_offsets(tflite.ModelStartSubgraphsVector, [subgraph])
     buf_vec = vec_of_offsets(tflite.ModelStartBuffersVector, buf_offsets)
-    desc = b.CreateString("refcodec.tflite.writer")
+    desc = b.CreateString(description)
     tflite.ModelStart(b)
     tflite.ModelAddVersion(b, 3)
     tflite.ModelAddOperatorCodes(b, codes_vec)
@@ -252,15 +253,44 @@ def conv_model_bytes(input_shape, weights, bias, input_scale: float, input_zp: i
         output_zp=output_zp, stride=(stride_h, stride_w), padding=padding, activation=activation)])
 
 
-def encoder_model_bytes(model, height: int = 224, width: int = 224) -> bytes:
-    """The encoder of a refcodec.model.modelfile.EncoderModel as a .tflite for an input of height x width.
+def encoder_model_bytes(model, height: int = 224, width: int = 224, description: str | None = None) -> bytes:
+    """The encoder of a refcodec.model.modelfile.EncoderModel as a .tflite for an input tensor of height x width.
 
     Every layer is a SAME-padded CONV_2D (the encoder's padding rule is TFLM's SAME rule, see
     same_padding); subgraph outputs are conv1, conv2 and the latent, in order. The model's rounding
     mode is not stored: TFLite has no field for it (it is a build flag of the interpreter).
+    height and width are the input tensor's: for a frame whose sides are not multiples of 8 that is the padded
+    frame (padded_frame_size; frame_model_bytes does this).
     """
     layers = [dict(weights=L.weights, bias=L.bias, weight_scales=L.weight_scales, output_scale=L.output_scale,
                    output_zp=L.output_zero_point, stride=L.stride, padding="SAME", activation=L.activation)
               for L in model.layers]
     return chain_model_bytes((int(height), int(width), int(model.layers[0].weights.shape[3])),
-                             model.input_scale, model.input_zero_point, layers)
+                             model.input_scale, model.input_zero_point, layers,
+                             description if description is not None else "refcodec.tflite.writer")
+
+
+FRAME_MULTIPLE = 8
+"""Frames are padded to multiples of 8 (the encoder's total stride, spec section 3.1) before the first layer."""
+
+
+def padded_frame_size(height: int, width: int) -> tuple[int, int]:
+    """(H', W'): height and width rounded up to multiples of 8 (spec section 3.1)."""
+    if int(height) < 1 or int(width) < 1:
+        raise InvalidArgumentError(f"frame size {width}x{height} must be positive")
+    return -(-int(height) // FRAME_MULTIPLE) * FRAME_MULTIPLE, -(-int(width) // FRAME_MULTIPLE) * FRAME_MULTIPLE
+
+
+def frame_model_bytes(model, height: int, width: int) -> tuple[bytes, tuple[int, int]]:
+    """The encoder as a .tflite for frames of height x width (any size): the graph's input is the PADDED frame
+    (H', W') = padded_frame_size(height, width), because the encoder runs on the frame after spec section 3.1's
+    padding, and the SAME padding of every layer depends on the size it sees. A graph for the unpadded size
+    computes other latents: TFLite's SAME pads with the zero point (nothing), where the spec replicates the last
+    row and column, and the conv geometry differs. The firmware must therefore pad (replicate the last row and
+    column up to H' x W') and convert (pixel - 128) before invoking the graph; TFLite has no edge-replicating
+    pad op to embed it (MIRROR_PAD reflects). The Model.description says so too. Returns (bytes, (H', W'))."""
+    ph, pw = padded_frame_size(height, width)
+    desc = (f"refcodec encoder {model.model_id[:16]} ({model.rounding} rounding): input int8 [1, {ph}, {pw}, 3] "
+            f"is a {width}x{height} frame padded to {pw}x{ph} by replicating its last row and column (MCUC spec "
+            f"3.1), then pixel - 128 (3.2); outputs conv1, conv2, latent")
+    return encoder_model_bytes(model, ph, pw, desc), (ph, pw)

@@ -7,16 +7,25 @@ Layout (documented for users in vectors/README.md):
     vectors/<name>/conv1.bin      int8 [H'/2][W'/2][16]      (raw little-endian NHWC, N = 1 dropped)
     vectors/<name>/conv2.bin      int8 [H'/8][W'/8][16]
     vectors/<name>/latent.bin     int8 [H'/8][W'/8][12]
-    vectors/<name>/symbols.bin    uint8 [H'/8][W'/8][12]     (spec section 5)
+    vectors/<name>/symbols.bin    uint8 [H'/8][W'/8][12]     (spec section 5; all C channels, the stream carries k)
+    vectors/<name>/dequantized.bin float32 little-endian [H'/8][W'/8][12]: the decoder's input (spec section 8.4),
+                                  0.0 for channels >= k
     vectors/<name>/stream.mcuc    the whole stream of this one frame (spec sections 6, 7; container version 2)
     vectors/<name>/stream_v1.mcuc (some vectors) the same frame in a container version 1 stream, decode-only
     vectors/<name>/vector.json    what it tests, model, rounding, spec sections, shapes, sha256 of every file
     vectors/models/<model>.npz    the model files, and <model>.h their C headers (refcodec export c-header)
-    vectors/invalid/NN - <what>.mcuc   faulty streams; vectors/invalid/invalid.json says which error each raises
+    vectors/invalid/NN-<slug>.mcuc  faulty streams; vectors/invalid/invalid.json says which error each raises
+
+Multi-frame (video) vectors: input_0000.png, input_0001.png, ... (one per frame) and the tensors of frame f in
+frame_NNNN/ (NNNN = f, four digits): frame_0000/input.bin ... frame_0000/dequantized.bin; stream.mcuc holds every
+frame; a truncated vector also has stream_full.mcuc, the stream before `refcodec truncate`.
 
 A vector folder is also a valid `refcodec verify --layers` folder. Every byte is generated deterministically
 from the specs below; the Kodak crops read ../shared/datasets/kodak when it is there and otherwise take the
-committed input.png as the source (its sha256 is checked).
+committed input.png as the source (its sha256 is checked). Video frames are the other way round: the committed
+input_NNNN.png are the source when present (an H.264 clip's RGB pixels depend on the ffmpeg build's colour
+conversion), and ../shared/datasets/video is decoded only to make them (tests/test_vectors.py checks that the
+clip still decodes to them).
 """
 
 from __future__ import annotations
@@ -30,7 +39,6 @@ from typing import Callable
 
 import numpy as np
 
-from refcodec import __version__
 from refcodec.bitstream.varint import decode_uvarint, encode_uvarint
 from refcodec.errors import InputFileError, InvalidArgumentError
 from refcodec.io_utils import atomic_write
@@ -39,7 +47,9 @@ from refcodec.vectors.models import MODEL_NAMES, conformance_model
 GENERATOR_VERSION = "1.0"
 GENERATOR = f"refcodec vectors make (generator {GENERATOR_VERSION})"
 LAYER_FILES = ("input.bin", "conv1.bin", "conv2.bin", "latent.bin", "symbols.bin")
-FPS = None  # still images: no timing field (spec section 7.1)
+DEQUANTIZED_FILE = "dequantized.bin"
+"""float32 little-endian [H'/8][W'/8][C]: latent_scale * (recon[c][symbol] - latent_zero_point) for c < k, +0.0
+for c >= k (spec sections 5 and 8.4)."""
 
 
 def kodak_dir() -> Path:
@@ -47,16 +57,41 @@ def kodak_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "shared" / "datasets" / "kodak"
 
 
+def video_dir() -> Path:
+    """../shared/datasets/video next to the checkout (the clips the video vectors' frames come from)."""
+    return Path(__file__).resolve().parents[3] / "shared" / "datasets" / "video"
+
+
 @dataclass(frozen=True)
 class VectorSpec:
     name: str
     what: str
     model: str
-    source: str  # "kodak:NN:y:x:h:w" | "black:h:w" | "white:h:w" | "noise01:h:w:seed" | "smooth:h:w:seed" | ...
-    channels: int = 12
+    source: str  # "kodak:NN:y:x:h:w" | "black:h:w" | ... | "video:<clip>:<first>:<count>:<w>:<h>[:<step>]"
+    channels: int | tuple[int, ...] = 12  # k of every frame, or one k per frame
     entropy: str = "huffman"
     sections: tuple[str, ...] = ("3", "4", "5", "6", "7")
     v1_stream: bool = False  # also write stream_v1.mcuc: the same frame in container version 1 (decode-only)
+    fps: tuple[int, int] | None = None  # None: no timing field (spec section 7.1)
+    truncate_bytes: int | None = None  # stream.mcuc = `refcodec truncate --frame-bytes N` of stream_full.mcuc
+
+    @property
+    def n_frames(self) -> int:
+        kind, *args = self.source.split(":")
+        return int(args[2]) if kind == "video" else 1
+
+    @property
+    def multi_frame(self) -> bool:
+        return self.n_frames > 1
+
+    def channels_per_frame(self) -> list[int]:
+        """k of each frame as the encoder is asked for it (a truncated vector's stream keeps fewer)."""
+        if isinstance(self.channels, tuple):
+            if len(self.channels) != self.n_frames:
+                raise InvalidArgumentError(f"vector {self.name}: {len(self.channels)} k values for "
+                                           f"{self.n_frames} frames")
+            return list(self.channels)
+        return [self.channels] * self.n_frames
 
 
 def _specs() -> list[VectorSpec]:
@@ -129,6 +164,25 @@ def _specs() -> list[VectorSpec]:
         VectorSpec("ctx_model_huffman_kodim01", "a model with context tables in a plain huffman stream "
                    "(entropy_mode 1)", "rand-ctx", "kodak:01:300:400:64:64", sections=("6.2", "6.4")),
     ]
+    v += [
+        VectorSpec("video_vtest_64x48", "video: 5 frames of a real clip (vtest.mp4, pedestrians) at 64x48, 10/1 fps: "
+                   "timing, frame_count 5, frame_index 0..4", "rand-double", "video:vtest:100:5:64:48",
+                   fps=(10, 1), sections=("7.1", "7.2")),
+        VectorSpec("video_car_odd_45x37_ctx", "video: 4 frames of car-detection.mp4 at an odd 45x37 (WxH), 25/2 fps, "
+                   "context Huffman", "rand-ctx", "video:car-detection:200:4:45:37", entropy="ctx", fps=(25, 2),
+                   sections=("3.1", "6.6", "7.1", "7.2")),
+        VectorSpec("video_bottle_k_per_frame", "video: 6 frames of bottle-detection.mp4 at 64x48 with a k that changes "
+                   "every frame (12, 3, 0, 7, 1, 12), 2983/100 fps", "rand-double", "video:bottle-detection:300:6:64:48",
+                   channels=(12, 3, 0, 7, 1, 12), fps=(2983, 100), sections=("7.2", "9")),
+        VectorSpec("video_person_truncated", "video: 6 frames 6 s apart of one-by-one-person-detection.mp4 at 56x40 "
+                   "(timing 1/6 fps), then `refcodec truncate --frame-bytes 240`: each packet keeps the channels "
+                   "that fit, 11 or 12 (stream_full.mcuc is the stream before)", "rand-double",
+                   "video:one-by-one-person-detection:0:6:56:40:60", fps=(1, 6), truncate_bytes=240,
+                   sections=("7.1", "7.2", "9")),
+        VectorSpec("video_single_raw_24x17", "video: 3 frames of vtest.mp4 at an odd 24x17 (WxH), single rounding, "
+                   "raw stream, 30000/1001 fps", "rand-single", "video:vtest:400:3:24:17", entropy="raw",
+                   fps=(30000, 1001), sections=("4.3", "6.3", "7.1")),
+    ]
     return v
 
 
@@ -177,6 +231,52 @@ def _source_pixels(source: str, committed_png: Path | None) -> np.ndarray:
     raise InvalidArgumentError(f'unknown vector source "{source}"')
 
 
+def _video_frames(source: str) -> list[np.ndarray]:
+    """Decode `count` frames of ../shared/datasets/video/<clip>.mp4, from frame `first` every `step` frames
+    (default 1), and resize each to w x h (refcodec.media.resize_frame: cover, then centre crop)."""
+    import imageio.v3 as iio
+
+    from refcodec.media.resize import resize_frame
+
+    _, clip, first, count, w, h, *step = source.split(":")
+    first, count, step = int(first), int(count), int(step[0]) if step else 1
+    path = video_dir() / f"{clip}.mp4"
+    if not path.is_file():
+        raise InputFileError(f"video clip not found: '{path}' (and no committed input_NNNN.png to fall back on)")
+    frames = []
+    for i, frame in enumerate(iio.imiter(path, plugin="FFMPEG")):
+        if i >= first and (i - first) % step == 0:
+            frames.append(resize_frame(np.ascontiguousarray(frame[..., :3]), (int(w), int(h))))
+        if len(frames) == count:
+            break
+    if len(frames) != count:
+        raise InputFileError(f"video clip '{path}' has fewer than {first + (count - 1) * step + 1} frames")
+    return frames
+
+
+def input_names(spec: VectorSpec) -> list[str]:
+    """The input PNG file names of a vector: input.png, or input_0000.png ... for a multi-frame vector."""
+    return [f"input_{i:04d}.png" for i in range(spec.n_frames)] if spec.multi_frame else ["input.png"]
+
+
+def tensor_dir(spec: VectorSpec, frame: int) -> str:
+    """Folder (relative to the vector) of frame `frame`'s tensors: "" (the vector folder) or "frame_NNNN/"."""
+    return f"frame_{frame:04d}/" if spec.multi_frame else ""
+
+
+def source_frames(spec: VectorSpec, committed_dir: Path | None) -> list[np.ndarray]:
+    """The vector's frames (uint8 [H, W, 3] each)."""
+    if spec.source.startswith("video:"):
+        pngs = [committed_dir / n for n in input_names(spec)] if committed_dir is not None else []
+        if pngs and all(p.is_file() for p in pngs):
+            from refcodec.verify.inputs import read_image
+
+            return [read_image(p) for p in pngs]
+        return _video_frames(spec.source)
+    committed_png = committed_dir / "input.png" if committed_dir is not None else None
+    return [_source_pixels(spec.source, committed_png)]
+
+
 def _png_bytes(rgb: np.ndarray) -> bytes:
     import imageio.v3 as iio
 
@@ -195,39 +295,95 @@ def sha256(data: bytes) -> str:
 
 # --- one vector ------------------------------------------------------------------------------------------
 
+def _png_for(rgb: np.ndarray, committed: Path | None) -> bytes:
+    """PNG bytes of rgb: the committed file's bytes when they decode to the same pixels (PNG encoders differ
+    across library versions), else freshly encoded."""
+    if committed is not None and committed.is_file():
+        old = committed.read_bytes()
+        try:
+            if np.array_equal(_png_pixels(old), rgb):
+                return old
+        except Exception:  # an unreadable committed PNG is simply regenerated (and reported as different)
+            pass
+    return _png_bytes(rgb)
+
+
+def dequantized_latent(model, symbols: np.ndarray, k: int) -> np.ndarray:
+    """float32 [lh, lw, C]: the decoder's input (spec section 8.4) for symbols of which the first k channels are
+    sent: latent_scale * (recon[c][symbol] - latent_zero_point), +0.0 for c >= k."""
+    from refcodec.codec import latent_from_symbols
+
+    return latent_from_symbols(symbols, k, model)
+
+
+def encode_per_frame_k(frames: list[np.ndarray], symbols: list[np.ndarray], model, ks: list[int],
+                       fps: tuple[int, int] | None, entropy: str) -> bytes:
+    """The stream `refcodec encode` would write if frame i were sent with k = ks[i] channels (what a firmware
+    given `-k K0,K1,...` writes): the header of encode_frames, packets by codec.encode_packet."""
+    from refcodec.bitstream.header import StreamHeader
+    from refcodec.codec import encode_packet, resolve_entropy, stream_tables
+
+    mode = resolve_entropy(model, entropy)
+    bits = int(model.latent_quantizer.bits)
+    tables, context = stream_tables(model, mode)
+    h, w = frames[0].shape[:2]
+    n = len(frames)
+    header = StreamHeader(model.model_id_bytes, w, h, model.channels, bits, mode,
+                          None if fps is None else fps[0], None if fps is None else fps[1], n if n > 1 else 0)
+    return header.pack() + b"".join(encode_packet(s, i, k, bits, tables, context).pack()
+                                    for i, (s, k) in enumerate(zip(symbols, ks)))
+
+
+def _k_field(ks: list[int]) -> int | list[int]:
+    return ks[0] if len(set(ks)) == 1 else list(ks)
+
+
 def build_vector(spec: VectorSpec, model, committed_dir: Path | None = None) -> dict[str, bytes]:
-    """All files of one vector folder, name -> bytes. committed_dir: the existing folder, whose input.png bytes
-    are reused when they decode to the same pixels (PNG encoders differ across library versions)."""
+    """All files of one vector folder, relative name -> bytes. committed_dir: the existing folder (its input PNGs
+    are reused when they decode to the same pixels; a video vector's committed PNGs are its source)."""
+    from refcodec.bitstream import parse_stream
     from refcodec.codec import encode_frames
     from refcodec.verify.core import reference_tensors
 
-    committed_png = committed_dir / "input.png" if committed_dir is not None else None
-    rgb = _source_pixels(spec.source, committed_png)
-    png = None
-    if committed_png is not None and committed_png.is_file():
-        old = committed_png.read_bytes()
-        try:
-            if np.array_equal(_png_pixels(old), rgb):
-                png = old
-        except Exception:  # an unreadable committed PNG is simply regenerated (and reported as different)
-            png = None
-    if png is None:
-        png = _png_bytes(rgb)
-    ref = reference_tensors(model, rgb)
-    files = {"input.png": png}
-    for fname in LAYER_FILES:
-        files[fname] = np.ascontiguousarray(ref[fname[:-4]]).tobytes()
-    files["stream.mcuc"] = encode_frames([rgb], model, channels=spec.channels, fps=FPS, entropy=spec.entropy)
+    frames = source_frames(spec, committed_dir)
+    files: dict[str, bytes] = {}
+    for name, rgb in zip(input_names(spec), frames):
+        files[name] = _png_for(rgb, committed_dir / name if committed_dir is not None else None)
+    refs = [reference_tensors(model, rgb) for rgb in frames]
+    ks = spec.channels_per_frame()
+    if len(set(ks)) == 1:
+        stream = encode_frames(frames, model, channels=ks[0], fps=spec.fps, entropy=spec.entropy)
+    else:
+        stream = encode_per_frame_k(frames, [r["symbols"] for r in refs], model, ks, spec.fps, spec.entropy)
+    truncate = None
+    if spec.truncate_bytes is not None:
+        from refcodec.codec import truncate_stream
+
+        files["stream_full.mcuc"] = stream
+        stream = truncate_stream(stream, frame_budget_bytes=spec.truncate_bytes)
+        ks = [p.k for p in parse_stream(stream).packets]
+        truncate = {"from": "stream_full.mcuc", "frame_bytes": spec.truncate_bytes,
+                    "command": f"refcodec truncate stream_full.mcuc -o stream.mcuc --frame-bytes {spec.truncate_bytes}",
+                    "channels_before": spec.channels_per_frame()}
+    for f, (ref, k) in enumerate(zip(refs, ks)):
+        d = tensor_dir(spec, f)
+        for fname in LAYER_FILES:
+            files[d + fname] = np.ascontiguousarray(ref[fname[:-4]]).tobytes()
+        files[d + DEQUANTIZED_FILE] = dequantized_latent(model, ref["symbols"], k).astype("<f4").tobytes()
+    files["stream.mcuc"] = stream
     if spec.v1_stream:
         files["stream_v1.mcuc"] = _as_v1(files["stream.mcuc"], model)
-    h, w = rgb.shape[:2]
-    shapes = {fname[:-4]: [1, *ref[fname[:-4]].shape] for fname in LAYER_FILES}
+    h, w = frames[0].shape[:2]
+    shapes = {fname[:-4]: [1, *refs[0][fname[:-4]].shape] for fname in LAYER_FILES}
+    shapes["dequantized"] = list(shapes["symbols"])
+    dtypes = {name: ("uint8" if name == "symbols" else "int8") for name in shapes}
+    dtypes["dequantized"] = "float32 little-endian"
+    C = model.channels
     record = {
         "name": spec.name,
         "what": spec.what,
         "generator": GENERATOR,
         "generator_version": GENERATOR_VERSION,
-        "refcodec_version": __version__,
         "model": {"name": spec.model, "id": model.model_id, "file": f"../models/{spec.model}.npz",
                   "c_header": f"../models/{spec.model}.h"},
         "rounding": model.rounding,
@@ -237,15 +393,26 @@ def build_vector(spec: VectorSpec, model, committed_dir: Path | None = None) -> 
         "height": h,
         "padded_width": -(-w // 8) * 8,
         "padded_height": -(-h // 8) * 8,
-        "channels_sent": spec.channels,
+        "channels_sent": _k_field(ks),
+        "channels_per_frame": list(ks),
         "entropy": spec.entropy,
-        "fps": None if FPS is None else list(FPS),
-        "frames": 1,
-        "layout": "raw little-endian NHWC, N = 1 (int8; symbols uint8)",
+        "fps": None if spec.fps is None else list(spec.fps),
+        "frames": len(frames),
+        "inputs": input_names(spec),
+        "tensor_dirs": [tensor_dir(spec, f) or "." for f in range(len(frames))],
+        "layout": "raw NHWC, N = 1 (int8; symbols uint8; dequantized float32 little-endian)",
         "shapes": shapes,
-        "dtypes": {name: ("uint8" if name == "symbols" else "int8") for name in shapes},
-        "sha256": {name: sha256(data) for name, data in sorted(files.items())},
+        "dtypes": dtypes,
+        "symbols_channels": C,
+        "symbols_note": f"symbols.bin holds all {C} channels of the latent quantizer's output (spec section 5); the "
+                        "stream carries channels 0..k-1 of each frame (channels_per_frame), so a decoder yields "
+                        "those and 0 for the others",
+        "dequantized_note": "dequantized.bin: float32 latent_scale * (recon[c][symbol] - latent_zero_point) for "
+                            "c < k, +0.0 for c >= k (spec sections 5 and 8.4)",
     }
+    if truncate is not None:
+        record["truncate"] = truncate
+    record["sha256"] = {name: sha256(data) for name, data in sorted(files.items())}
     files["vector.json"] = (json.dumps(record, indent=1) + "\n").encode("utf-8")
     return files
 
@@ -451,6 +618,28 @@ def _as_v1(data: bytes, model) -> bytes:
     return serialize_stream(header, [replace(p, version=VERSION_1) for p in parsed.packets])
 
 
+INVALID_SLUGS = {
+    1: "bad-magic", 2: "shorter-than-header", 3: "header-crc-mismatch", 4: "version-3", 5: "unknown-header-flag",
+    6: "frame-count-zero", 7: "width-zero", 8: "bit-depth-zero", 9: "bit-depth-not-the-models",
+    10: "channel-count-not-the-models", 11: "entropy-mode-3", 12: "fps-denominator-zero", 13: "other-model-id",
+    14: "bad-packet-sync", 15: "packet-crc-mismatch", 16: "k-above-channels", 17: "raw-chunk-length-wrong",
+    18: "chunk-mode-3", 19: "huffman-chunk-in-raw-stream", 20: "chunk-length-past-end", 21: "cut-inside-packet",
+    22: "fewer-packets-than-frame-count", 23: "second-frame-index-2", 24: "first-frame-index-1",
+    25: "raw-chunk-nonzero-padding", 26: "huffman-chunk-short", 27: "huffman-chunk-trailing-byte",
+    28: "bytes-after-last-packet", 29: "overlong-frame-index-varint", 30: "overlong-chunk-table-varint",
+    31: "frame-index-varint-6-bytes", 32: "frame-index-varint-above-2-32", 33: "cut-inside-chunk-table-varint",
+    34: "v1-header-crc-mismatch", 35: "v1-packet-crc-mismatch", 36: "ctx-chunk-in-huffman-stream",
+    37: "ctx-chunk-in-raw-stream", 38: "huffman-chunk-in-ctx-stream", 39: "ctx-chunk-short",
+    40: "ctx-chunk-trailing-byte",
+}
+"""File names of the invalid streams: NN-<slug>.mcuc (no spaces; FLAC's test files are named this way); the
+description stays in invalid.json's `what`."""
+
+
+def invalid_file_name(number: int) -> str:
+    return f"{number:02d}-{INVALID_SLUGS[number]}.mcuc"
+
+
 INVALID_MODEL = "rand-ctx"
 """The model of every invalid stream (it has plain and context tables, so all three stream kinds exist)."""
 
@@ -477,7 +666,7 @@ def build_invalid(models: dict) -> dict[str, bytes]:
         out = bytes(buf if res is None else res)
         if out == base:
             raise InvalidArgumentError(f"invalid case {case.number} did not change the stream")
-        fname = f"{case.number:02d} - {case.what}.mcuc"
+        fname = invalid_file_name(case.number)
         files[fname] = out
         records.append({"file": fname, "number": case.number, "what": case.what, "error": case.error,
                         "model": INVALID_MODEL, "base": base_names[base_kind],
@@ -571,17 +760,21 @@ def check_vectors(root: str | Path) -> list[str]:
 
 def readme_table() -> str:
     """The `| vector | what it tests |` table of vectors/README.md."""
-    lines = ["| vector | what it tests | model | k | entropy | spec sections |", "|---|---|---|---|---|---|"]
+    lines = ["| vector | what it tests | model | frames | k | entropy | spec sections |",
+             "|---|---|---|---|---|---|---|"]
     for s in VECTOR_SPECS:
-        lines.append(f"| `{s.name}` | {s.what} | {s.model} | {s.channels} | {s.entropy} | "
+        k = ",".join(map(str, s.channels)) if isinstance(s.channels, tuple) else str(s.channels)
+        if s.truncate_bytes is not None:
+            k += " (before truncation)"
+        lines.append(f"| `{s.name}` | {s.what} | {s.model} | {s.n_frames} | {k} | {s.entropy} | "
                      f"{', '.join('§' + x for x in s.sections)} |")
     return "\n".join(lines)
 
 
 def invalid_table(root: Path) -> str:
     data = json.loads((root / "invalid" / "invalid.json").read_text())
-    lines = ["| file | a decoder must raise |", "|---|---|"]
+    lines = ["| file | a decoder must raise | the fault |", "|---|---|---|"]
     for c in data["cases"]:
-        lines.append(f"| `{c['file']}` | {c['error']} |")
+        lines.append(f"| `{c['file']}` | {c['error']} | {c['what']} |")
     return "\n".join(lines)
 

@@ -315,8 +315,9 @@ def _fmt(v: object) -> str:
 
 
 def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dict[str, np.ndarray]], got: bytes,
-                   report: VerifyReport, channels: int | None = None, entropy: str | None = None) -> None:
-    """Compare the firmware's stream with the reference stream for the same frames (spec section 7)."""
+                   report: VerifyReport, channels: int | list[int] | None = None, entropy: str | None = None) -> None:
+    """Compare the firmware's stream with the reference stream for the same frames (spec section 7).
+    channels: k of every frame, or a list of one k per frame, or None (each packet's own k)."""
     lq = model.latent_quantizer
     n_frames = len(frames)
     h, w = frames[0].shape[:2]
@@ -365,7 +366,10 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
     for f in range(n_frames):
         ref_sym = refs[f]["symbols"]
         gp = split_packet(got, pos)
-        k = channels if channels is not None else (gp["k"] if gp and gp["k"] <= lq.channels else lq.channels)
+        if isinstance(channels, (list, tuple)):
+            k = int(channels[f])
+        else:
+            k = channels if channels is not None else (gp["k"] if gp and gp["k"] <= lq.channels else lq.channels)
         pkt = encode_packet(ref_sym, f, k, int(lq.bits), codes, context)  # what refcodec encode writes
         exp_pkt = pkt.pack()
         expected += exp_pkt
@@ -471,10 +475,11 @@ def latent_hw(rgb: np.ndarray) -> tuple[int, int]:
 # --- entry point -----------------------------------------------------------------------------------------
 
 def verify(model: EncoderModel, frames: list[np.ndarray], stream: bytes | None = None, layers_dir=None,
-           channels: int | None = None, entropy: str | None = None) -> VerifyReport:
+           channels: int | list[int] | None = None, entropy: str | None = None) -> VerifyReport:
     """Compare firmware output with the reference. frames: uint8 [H, W, 3] each, all the same size.
     stream: the firmware's .mcuc bytes; layers_dir: its layer dumps (refcodec.verify.dumps). At least one.
-    channels: expected k per packet (default: each packet's own k). entropy: "raw" | "huffman" | "ctx" (default:
+    channels: expected k per packet, or a list of one k per frame (default: each packet's own k).
+    entropy: "raw" | "huffman" | "ctx" (default:
     the stream's own mode when legal for the model)."""
     if stream is None and layers_dir is None:
         raise InvalidArgumentError("nothing to verify: give a firmware stream and/or --layers DIR")
@@ -483,7 +488,10 @@ def verify(model: EncoderModel, frames: list[np.ndarray], stream: bytes | None =
     shapes = {f.shape for f in frames}
     if len(shapes) != 1:
         raise InvalidArgumentError(f"input frames differ in size: {sorted(shapes)}")
-    if channels is not None and not 0 <= channels <= model.channels:
+    ks = channels if isinstance(channels, (list, tuple)) else [] if channels is None else [channels]
+    if isinstance(channels, (list, tuple)) and len(channels) != len(frames):
+        raise InvalidArgumentError(f"{len(channels)} channel counts for {len(frames)} frame(s)")
+    if any(not 0 <= k <= model.channels for k in ks):
         raise InvalidArgumentError(f"channels {channels} outside [0, {model.channels}]")
     if entropy not in (None, "raw", "huffman", "ctx"):
         raise InvalidArgumentError(f'invalid entropy mode "{entropy}", expected raw, huffman or ctx')
