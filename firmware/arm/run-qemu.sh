@@ -8,8 +8,8 @@
 # -icount shift=0 (one instruction = 1 ns of virtual time), so the RCPROF line the firmware prints on stderr at exit
 # counts instructions (firmware/arm/README.md). Files: semihosting opens paths on this host, relative ones from
 # the current directory, as a host program would. QEMU joins the program arguments with single spaces, so an
-# argument with a space (or an empty one) cannot pass: refused here with exit status 2. QEMU_TIMEOUT (seconds,
-# default 600) bounds a run (exit status 124 when it expires).
+# argument with a space (or an empty one) cannot pass, nor a command line over 1000 bytes: refused here with
+# exit status 2. QEMU_TIMEOUT (seconds, default 600) bounds a run (exit status 124 when it expires).
 set -eu
 if [ $# -lt 2 ]; then
     echo "usage: run-qemu.sh m4|m55 ELF [ARGS...]" >&2
@@ -33,5 +33,10 @@ for a in "$@"; do
     esac
     args="$args $a"
 done
+# the firmware reads the command line (ELF path + arguments) into 1024 bytes (startup.c)
+if [ $((${#elf} + ${#args})) -gt 1000 ]; then
+    echo "run-qemu.sh: command line too long for the firmware's 1 KiB buffer: use relative paths" >&2
+    exit 2
+fi
 exec timeout "${QEMU_TIMEOUT:-600}" qemu-system-arm -M "$machine" -nographic -monitor none -serial none \
     -semihosting-config enable=on,target=native -icount shift=0 -kernel "$elf" -append "${args# }"

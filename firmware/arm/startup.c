@@ -35,7 +35,7 @@ static void fault_handler(void);
 void SysTick_Handler(void);
 
 #define RC_STACK_PAINT 0xC5C5C5C5u
-#define RC_CMDLINE_MAX 4096
+#define RC_CMDLINE_MAX 1024
 #define RC_ARGV_MAX 64
 
 /* Cortex-M vector table: initial SP, then the 15 system exceptions; no device interrupt is used. */
@@ -220,10 +220,11 @@ uint32_t rc_port_heap_peak(void)
 }
 
 /* mkdir (for -d DUMP_DIR): semihosting has no mkdir; SYS_SYSTEM runs `mkdir -p` on the host (QEMU with
- * target=native). Paths with a quote are refused rather than escaped. */
+ * target=native). Paths with a quote are refused rather than escaped. The command is built on the stack (1 KiB,
+ * only when dumping), not in static RAM. */
 int mkdir(const char *path, mode_t mode)
 {
-    static char cmd[RC_CMDLINE_MAX];
+    char cmd[RC_CMDLINE_MAX];
     struct {
         const char *s;
         uint32_t len;
