@@ -20,7 +20,8 @@ import pytest
 
 from refcodec.codec import encode_frames
 from refcodec.firmware.c_header import export_c_header
-from refcodec.firmware.qemu import CORES, CPU_HZ, RUN_QEMU, build_arm_firmware, missing_tools, run_arm_firmware, run_qemu
+from refcodec.firmware.qemu import (CORES, CPU_HZ, RUN_QEMU, build_arm_firmware, missing_tools, run_arm_firmware,
+                                   run_qemu)
 from refcodec.model.modelfile import load_model
 
 ROOT = Path(__file__).resolve().parents[1] / "vectors"
@@ -58,27 +59,25 @@ def _png(path: Path) -> np.ndarray:
     return np.asarray(iio.imread(path))[..., :3]
 
 
-def _vector_input(d: Path, rec: dict) -> tuple[Path, list[np.ndarray]]:
-    """The vector's input (path for `refcodec verify`, frames): input.png, else a folder frames/ of images, else
-    raw input.rgb of the vector's size (multi-frame vectors)."""
-    from refcodec.verify.inputs import read_frames
-
-    if (d / "input.png").exists():
-        return d / "input.png", [_png(d / "input.png")]
-    if (d / "frames").is_dir():
-        return d / "frames", read_frames(d / "frames")
-    return d / "input.rgb", read_frames(d / "input.rgb", (rec["width"], rec["height"]))
+def _vector_frames(d: Path, rec: dict) -> list[np.ndarray]:
+    """The vector's frames: its `inputs` PNGs (multi-frame vectors), else input.png."""
+    return [_png(d / n) for n in rec.get("inputs", ["input.png"])]
 
 
-def _verify_report(png: Path, stream: Path, model: Path, channels: int, entropy: str) -> str:
+def _channels(rec: dict) -> list[int]:
+    """k of each frame: `channels_per_frame` (multi-frame vectors), else `channels_sent` for every frame."""
+    if "channels_per_frame" in rec:
+        return [int(k) for k in rec["channels_per_frame"]]
+    return [int(rec["channels_sent"])] * int(rec.get("frames", 1))
+
+
+def _verify_report(frames: list[np.ndarray], stream: bytes, model: Path, channels: list[int], entropy: str) -> str:
     """`refcodec verify`'s diagnosis of a firmware stream (for the failure message)."""
-    from click.testing import CliRunner
+    from refcodec.verify import verify
 
-    from refcodec.cli.main import cli
-
-    res = CliRunner().invoke(cli, ["verify", str(png), str(stream), "--model", str(model), "--channels",
-                                   str(channels), "--entropy", entropy])
-    return res.output
+    k = channels[0] if len(set(channels)) == 1 else None  # None: each packet's own k
+    report = verify(load_model(model), frames, stream, None, k, entropy)
+    return report.text()
 
 
 @pytest.mark.parametrize("core", sorted(CORES))
@@ -86,14 +85,15 @@ def _verify_report(png: Path, stream: Path, model: Path, channels: int, entropy:
 def test_qemu_firmware_reproduces_vector(name, core, arm_firmware, tmp_path):
     rec = json.loads((ROOT / name / "vector.json").read_text())
     elf = arm_firmware(rec["model"]["name"], core)
-    png, frames = _vector_input(ROOT / name, rec)
-    assert len(frames) == rec["frames"]
-    stream, run = run_arm_firmware(elf, core, frames, tmp_path / "out.mcuc", channels=rec["channels_sent"],
+    frames = _vector_frames(ROOT / name, rec)
+    ks = _channels(rec)
+    assert len(frames) == len(ks)
+    k = ks[0] if len(set(ks)) == 1 else ks
+    stream, run = run_arm_firmware(elf, core, frames, tmp_path / "out.mcuc", channels=k,
                                    entropy=rec["entropy"], fps=tuple(rec["fps"]) if rec["fps"] else None)
     assert run.profile is not None and run.profile["board"] == CORES[core]
     if stream != (ROOT / name / "stream.mcuc").read_bytes():
-        report = _verify_report(png, tmp_path / "out.mcuc", ROOT / "models" / f"{rec['model']['name']}.npz",
-                                rec["channels_sent"], rec["entropy"])
+        report = _verify_report(frames, stream, ROOT / "models" / f"{rec['model']['name']}.npz", ks, rec["entropy"])
         pytest.fail(f"{name} on {core}: the stream differs from the vector's\n{report}")
 
 

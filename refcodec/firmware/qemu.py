@@ -97,10 +97,12 @@ def run_qemu(elf: str | Path, core: str, args: list[str], cwd: str | Path | None
 
 
 def run_arm_firmware(elf: str | Path, core: str, frames: list[np.ndarray], stream_path: str | Path,
-                     dump_dir: str | Path | None = None, channels: int | None = None, entropy: str | None = None,
+                     dump_dir: str | Path | None = None, channels: int | list[int] | None = None,
+                     entropy: str | None = None,
                      fps: tuple[int, int] | None = None) -> tuple[bytes, QemuRun]:
     """Like refcodec.firmware.build.run_firmware, on a core under QEMU: writes the frames as raw RGB next to
-    stream_path, runs with that folder as working directory; returns (stream bytes, the run)."""
+    stream_path, runs with that folder as working directory; returns (stream bytes, the run). channels: one k, or
+    one per frame (`-k K0,K1,...`, a front end that takes per-frame k)."""
     if not frames:
         raise InvalidArgumentError("no frames")
     h, w = frames[0].shape[:2]
@@ -112,7 +114,7 @@ def run_arm_firmware(elf: str | Path, core: str, frames: list[np.ndarray], strea
     if fps is not None:
         args += ["-f", f"{fps[0]}/{fps[1]}"]
     if channels is not None:
-        args += ["-k", str(channels)]
+        args += ["-k", str(channels) if isinstance(channels, int) else ",".join(map(str, channels))]
     if entropy is not None:
         args += ["-e", entropy]
     if dump_dir is not None:
