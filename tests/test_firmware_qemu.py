@@ -148,7 +148,7 @@ def test_qemu_exit_status_is_the_programs(core, arm_firmware, tmp_path):
 
 @pytest.mark.parametrize("core", sorted(CORES))
 def test_systick_counts_one_tick_per_cpu_clock_period_of_instructions(core, arm_firmware, tmp_path):
-    """`ELF --rc-calibrate N`: a loop of exactly 2N instructions (subs + bne). Under -icount shift=0 one
+    """`ELF --rc-calibrate N` (rc_selftest.c): a loop of exactly 2N instructions (subs + bne). Under -icount shift=0 one
     instruction is 1 ns of virtual time and SysTick runs at the board's CPU clock, so the loop takes
     2N * cpu_hz / 1e9 ticks (1/40 per instruction on the M4 at 25 MHz, 1/31.25 on the M55 at 32 MHz), to the
     tick, also across the 24-bit counter's wraps (N = 4e8: 20M ticks on the M4, 25.6M on the M55)."""
@@ -163,3 +163,33 @@ def test_systick_counts_one_tick_per_cpu_clock_period_of_instructions(core, arm_
         assert abs(c["ticks"] - expect) <= 2, (c, expect)  # +-1 tick of read phase, +-1 of the reads' own cost
     assert cal[-1]["ticks"] > 1 << 24
     assert run.profile["cpu_hz"] == CPU_HZ[core]
+
+
+@pytest.mark.parametrize("core", sorted(CORES))
+def test_profile_hooks_stack_and_heap_measures(core, arm_firmware, tmp_path):
+    """The port's measures, each against a known amount: rc_profile_enter/leave around a loop of 2N instructions
+    (conv1 stage: 2N to a tick, one call), N bytes of stack touched (stack_peak >= N, and not far above), N bytes
+    malloc'd (heap_peak >= N)."""
+    elf = arm_firmware("rand-double", core)
+    tick = 1e9 / CPU_HZ[core]
+    prof = run_qemu(elf, core, ["--rc-profile", "1000000"], cwd=tmp_path).profile
+    conv1 = prof["stages"]["conv1"]
+    assert conv1["calls"] == 1 and abs(conv1["instructions"] - 2_000_000) <= 2 * tick
+    assert all(prof["stages"][s]["calls"] == 0 for s in ("conv2", "conv3", "quant", "entropy"))
+    base = run_qemu(elf, core, ["--rc-stack", "16"], cwd=tmp_path).profile["stack_peak"]
+    run = run_qemu(elf, core, ["--rc-stack", "20000"], cwd=tmp_path)
+    assert run.returncode == 0 and 20000 <= run.profile["stack_peak"] <= 20000 + base
+    run = run_qemu(elf, core, ["--rc-heap", "100000"], cwd=tmp_path)
+    assert run.returncode == 0 and 100000 <= run.profile["heap_peak"] < 100000 + 8192
+
+
+@pytest.mark.parametrize("core", sorted(CORES))
+def test_faults_end_the_run_with_a_report(core, arm_firmware, tmp_path):
+    """A fault never hangs QEMU: the handler prints the exception and exits 134. --rc-nocp disables CPACR and does
+    a float operation: the NOCP UsageFault (CFSR bit 19) that the reset code prevents by enabling CP10/CP11 before
+    any C; --rc-fault reads an unmapped address (precise BusFault)."""
+    elf = arm_firmware("rand-double", core)
+    run = run_qemu(elf, core, ["--rc-nocp"], cwd=tmp_path, timeout=60)
+    assert run.returncode == 134 and "cfsr=00080000" in run.stderr
+    run = run_qemu(elf, core, ["--rc-fault"], cwd=tmp_path, timeout=60)
+    assert run.returncode == 134 and "rc_port: exception" in run.stderr

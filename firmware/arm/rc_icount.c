@@ -15,7 +15,6 @@
  */
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "rc_port.h"
 #include "rc_profile.h"
@@ -105,29 +104,4 @@ void rc_icount_report(void)
                 (unsigned long long)to_instructions(stage_ticks[i]));
     }
     fprintf(stderr, "}}\n");
-}
-
-/* `ELF --rc-calibrate N...`: for each N, the SysTick ticks of a loop of exactly 2N instructions
- * (subs + bne per iteration), one line `RCCAL {"n":N,"loop_instructions":2N,"ticks":T}` each. The slope of
- * ticks over loop_instructions between two N is SysTick's rate per instruction. */
-int rc_icount_calibrate(int argc, char **argv)
-{
-    int i;
-    for (i = 2; i < argc; i++) {
-        uint32_t n = (uint32_t)strtoul(argv[i], NULL, 10);
-        uint64_t t0, t1;
-        if (n == 0) {
-            return 2;
-        }
-        t0 = rc_icount_ticks();
-        __asm__ volatile("1: subs %0, %0, #1\n"
-                         "bne 1b\n"
-                         : "+r"(n)
-                         :
-                         : "cc");
-        t1 = rc_icount_ticks();
-        fprintf(stderr, "RCCAL {\"n\":%s,\"loop_instructions\":%llu,\"ticks\":%llu}\n", argv[i],
-                2ull * strtoull(argv[i], NULL, 10), (unsigned long long)(t1 - t0));
-    }
-    return 0;
 }

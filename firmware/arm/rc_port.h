@@ -30,7 +30,9 @@ void rc_port_exit(int status) __attribute__((noreturn));
 void rc_icount_start(void);
 uint64_t rc_icount_ticks(void);
 void rc_icount_report(void);
-int rc_icount_calibrate(int argc, char **argv);
+
+/* Self-tests of the port (rc_selftest.c), run instead of main when argv[1] starts with "--rc-". */
+int rc_port_selftest(int argc, char **argv);
 
 /* Stack painting (startup.c): bytes of the stack ever written, by scanning for the paint. */
 uint32_t rc_port_stack_peak(void);

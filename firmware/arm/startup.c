@@ -124,8 +124,8 @@ void rc_port_start(void)
     cmdline[sizeof(cmdline) - 1] = '\0';
     argc = split_cmdline(cmdline, argv_buf);
     atexit(rc_icount_report); /* registered first: runs after every handler the program registers */
-    if (argc > 1 && strcmp(argv_buf[1], "--rc-calibrate") == 0) {
-        exit(rc_icount_calibrate(argc, argv_buf));
+    if (argc > 1 && strncmp(argv_buf[1], "--rc-", 5) == 0) {
+        exit(rc_port_selftest(argc, argv_buf));
     }
     exit(main(argc, argv_buf));
 }
