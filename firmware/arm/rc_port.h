@@ -30,6 +30,9 @@ void rc_port_exit(int status) __attribute__((noreturn));
 void rc_icount_start(void);
 uint64_t rc_icount_ticks(void);
 void rc_icount_report(void);
+/* the library's profiling hooks (rc_profile.h declares them when RC_PROFILE is defined, as this port builds) */
+void rc_profile_enter(int id);
+void rc_profile_leave(int id);
 
 /* Self-tests of the port (rc_selftest.c), run instead of main when argv[1] starts with "--rc-". */
 int rc_port_selftest(int argc, char **argv);
