@@ -5,19 +5,24 @@ bench/results/firmware.json and prints a table:
 
 * flash: ELF text + rodata (+ the .data load image), the model's tables separately (arm-none-eabi-nm sizes of the
   header's rc_* arrays), the library's own objects (firmware/src minus main.c) separately;
-* RAM: static (.data + .bss of the whole image), heap high-water (sbrk: today's firmware mallocs its tensors;
-  a static-arena library's arena is in it too, until its front end reports rc_plan), stack peak (painting);
+* RAM: the arena (rc_plan's figure, from refcodec.model.plan.line_plan where it exists), static (.data + .bss of
+  the whole image), heap: the peak of bytes in live malloc blocks (today's firmware's tensors, or the front end's
+  arena, row buffer and stdio buffers) and the sbrk high-water (newlib grows it in 4 KiB steps), stack peak
+  (painting); total = static + live heap peak + stack peak;
 * instructions per frame: the run with 2 frames minus the run with 1 frame (so start-up, stream header and file
   I/O cancel), counted with SysTick under -icount shift=0 (firmware/arm/README.md), and the library's stages
   (rc_profile.h: total over the 2-frame run / 2) when it reports them;
 * whether every stream equals `refcodec encode`'s (bytes identical, measured in this run);
 * the M55 / M4 instruction ratio (the peer run in the same script).
 
-Usage: python bench/bench_firmware.py      (needs arm-none-eabi-gcc, newlib, qemu-system-arm, make)
+Usage: python bench/bench_firmware.py [--src DIR] [--out FILE]
+  (needs arm-none-eabi-gcc, newlib, qemu-system-arm, make; --src: another firmware source folder than
+  firmware/src, --out: another result file than bench/results/firmware.json)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import re
@@ -92,6 +97,16 @@ def _flash(elf: Path, header: Path) -> dict:
             "library_objects_files": sorted(p.name for p in lib_objs)}
 
 
+def _arena_bytes(model, w: int, h: int) -> int | None:
+    """rc_plan's arena for w x h (refcodec.model.plan.line_plan, the line-buffered library's figure), None where
+    this refcodec has no line plan (the layer-by-layer firmware mallocs per tensor: see heap_peak)."""
+    try:
+        from refcodec.model.plan import line_plan
+    except ImportError:
+        return None
+    return int(line_plan(h, w, model.channels, int(model.latent_quantizer.bits)).arena_bytes)
+
+
 def _run(elf: Path, core: str, frames: list[np.ndarray], work: Path) -> tuple[bytes, dict, float]:
     t0 = time.perf_counter()
     stream, run = run_arm_firmware(elf, core, frames, work / f"{core}_{len(frames)}.mcuc")
@@ -99,6 +114,10 @@ def _run(elf: Path, core: str, frames: list[np.ndarray], work: Path) -> tuple[by
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--src", default=None, help="firmware source folder (default firmware/src)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "firmware.json"))
+    args = ap.parse_args()
     missing = missing_tools()
     if missing:
         print(f"bench_firmware: skipped, {', '.join(missing)} not found (apt-get install gcc-arm-none-eabi "
@@ -110,6 +129,7 @@ def main() -> int:
     photo = np.asarray(iio.imread(KODAK))[..., :3]
     result: dict = {"benchmark": "firmware_on_cortex_m_qemu", "model": "bundled default (refcodec export c-header)",
                     "image": "kodak/kodim23.png, refcodec.media.resize_frame to each size",
+                    "firmware_sources": "firmware/src" if args.src is None else str(args.src),
                     "counting": "SysTick ticks x 1e9 / cpu_hz under qemu -icount shift=0 (firmware/arm/README.md)",
                     "per_frame_method": "instructions(2 frames) - instructions(1 frame)",
                     "host": {"machine": platform.machine(), "qemu": subprocess.run(
@@ -122,7 +142,7 @@ def main() -> int:
         tmp = Path(tmp)
         header = export_c_header(model, tmp / "rc_model.h")
         for core in sorted(CORES):
-            elf = build_arm_firmware(header, tmp / "build", core)
+            elf = build_arm_firmware(header, tmp / "build", core, src_dir=args.src)
             sec = _sections(elf)
             entry: dict = {"machine": CORES[core], "cpu_hz": CPU_HZ[core], "flash": _flash(elf, header),
                            "static_ram": sec.get(".data", 0) + sec.get(".bss", 0), "sizes": {}}
@@ -139,9 +159,10 @@ def main() -> int:
                     "instructions_per_frame": p2["instructions"] - p1["instructions"],
                     "instructions_run_1_frame": p1["instructions"],
                     "stage_instructions_per_frame": stages or None,
-                    "ram": {"static": entry["static_ram"], "heap_peak": p2["heap_peak"],
+                    "ram": {"arena_rc_plan": _arena_bytes(model, w, h), "static": entry["static_ram"],
+                            "heap_peak": p2["heap_peak"], "heap_live_peak": p2["heap_live_peak"],
                             "stack_peak": p2["stack_peak"],
-                            "total": entry["static_ram"] + p2["heap_peak"] + p2["stack_peak"]},
+                            "total": entry["static_ram"] + p2["heap_live_peak"] + p2["stack_peak"]},
                     "stream_equals_refcodec_encode": equal,
                     "qemu_seconds_1_and_2_frames": [round(t1, 2), round(t2, 2)],
                 }
@@ -151,13 +172,14 @@ def main() -> int:
         k: round(result["cores"]["m55"]["sizes"][k]["instructions_per_frame"]
                  / result["cores"]["m4"]["sizes"][k]["instructions_per_frame"], 3)
         for k in result["cores"]["m4"]["sizes"]}
-    out = ROOT / "bench" / "results" / "firmware.json"
+    out = Path(args.out)
     atomic_write(out, (json.dumps(result, indent=2) + "\n").encode())
-    print(f"{'core':5} {'size':8} {'Minsn/frame':>12} {'heap KB':>8} {'stack B':>8} {'flash KB':>9} {'tables KB':>9}"
-          " same-bytes")
+    print(f"{'core':5} {'size':8} {'Minsn/frame':>12} {'RAM KB':>8} {'heap KB':>8} {'stack B':>8} {'flash KB':>9} "
+          f"{'tables KB':>9} same-bytes")
     for core, e in result["cores"].items():
         for size, r in e["sizes"].items():
-            print(f"{core:5} {size:8} {r['instructions_per_frame'] / 1e6:12.1f} {r['ram']['heap_peak'] / 1024:8.1f} "
+            print(f"{core:5} {size:8} {r['instructions_per_frame'] / 1e6:12.1f} {r['ram']['total'] / 1024:8.1f} "
+                  f"{r['ram']['heap_live_peak'] / 1024:8.1f} "
                   f"{r['ram']['stack_peak']:8d} {e['flash']['total'] / 1024:9.1f} "
                   f"{e['flash']['model_tables'] / 1024:9.1f} {r['stream_equals_refcodec_encode']}")
     print(f"wrote {out}")

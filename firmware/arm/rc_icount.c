@@ -8,9 +8,9 @@
  * count is exact in the mean with a resolution of one tick per read. The 24-bit counter wraps every 2^24
  * ticks (671M instructions on the M4); the SysTick interrupt counts the wraps.
  *
- * Report at exit, one line on stderr (stderr is unbuffered; QEMU prints it on its stderr):
+ * Report at a successful exit (status 0; startup.c), one line on stderr (unbuffered; QEMU prints it on its stderr):
  *   RCPROF {"board":..., "cpu_hz":..., "ticks":..., "instructions":..., "stack_peak":..., "stack_size":...,
- *           "heap_peak":..., "stages":{"conv1":{"calls":..,"ticks":..,"instructions":..}, ...}}
+ *           "heap_peak":..., "heap_live_peak":..., "stages":{"conv1":{"calls":..,"ticks":..,"instructions":..}, ...}}
  * "instructions" = ticks * 1e9 / cpu_hz (icount shift 0). Stage figures are sums over all frames.
  */
 #include <stdint.h>
@@ -94,10 +94,11 @@ void rc_icount_report(void)
     int i;
     fprintf(stderr,
             "RCPROF {\"board\":\"%s\",\"cpu_hz\":%lu,\"ticks\":%llu,\"instructions\":%llu,\"stack_peak\":%lu,"
-            "\"stack_size\":%lu,\"heap_peak\":%lu,\"stages\":{",
+            "\"stack_size\":%lu,\"heap_peak\":%lu,\"heap_live_peak\":%lu,\"stages\":{",
             RC_BOARD, (unsigned long)RC_CPU_HZ, (unsigned long long)ticks,
             (unsigned long long)to_instructions(ticks), (unsigned long)rc_port_stack_peak(),
-            (unsigned long)rc_port_stack_size(), (unsigned long)rc_port_heap_peak());
+            (unsigned long)rc_port_stack_size(), (unsigned long)rc_port_heap_peak(),
+            (unsigned long)rc_port_heap_live_peak());
     for (i = 0; i < RC_PROF_COUNT; i++) {
         fprintf(stderr, "%s\"%s\":{\"calls\":%lu,\"ticks\":%llu,\"instructions\":%llu}", i ? "," : "",
                 stage_names[i], (unsigned long)stage_calls[i], (unsigned long long)stage_ticks[i],

@@ -42,5 +42,7 @@ uint32_t rc_port_stack_peak(void);
 uint32_t rc_port_stack_size(void);
 /* sbrk high-water: bytes of heap ever handed to malloc. */
 uint32_t rc_port_heap_peak(void);
+/* the peak of bytes in live malloc blocks (rc_heap.c) */
+uint32_t rc_port_heap_live_peak(void);
 
 #endif /* RC_PORT_H */

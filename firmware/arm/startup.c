@@ -8,7 +8,8 @@
  *
  * The C start: copy .data from its load address, zero .bss, paint the unused stack (for the high-water scan
  * at exit), start SysTick counting, set up the semihosting stdio handles, run the C++/constructor arrays,
- * read the command line with SYS_GET_CMDLINE, call main and exit(main's status). _exit ends QEMU with
+ * read the command line with SYS_GET_CMDLINE, call main and exit(main's status); the RCPROF report (rc_icount.c)
+ * is printed at exit when the status is 0. _exit ends QEMU with
  * SYS_EXIT_EXTENDED, so qemu-system-arm's exit status is the program's.
  */
 #include <errno.h>
@@ -94,6 +95,19 @@ static int split_cmdline(char *s, char **argv)
     return argc;
 }
 
+/* newlib's on_exit (not declared under -std=c99): like atexit, with the exit status. */
+extern int on_exit(void (*fn)(int, void *), void *arg);
+
+/* The RCPROF report for a successful run only: after a failure the program's own error stays the last line of
+ * stderr (what a conformance runner shows as the reason). */
+static void report_at_exit(int status, void *arg)
+{
+    (void)arg;
+    if (status == 0) {
+        rc_icount_report();
+    }
+}
+
 void rc_port_start(void)
 {
     uint32_t *src = &__data_load__, *dst = &__data_start__;
@@ -123,7 +137,8 @@ void rc_port_start(void)
     }
     cmdline[sizeof(cmdline) - 1] = '\0';
     argc = split_cmdline(cmdline, argv_buf);
-    atexit(rc_icount_report); /* registered first: runs after every handler the program registers */
+    /* registered first: runs after every handler the program registers, before stdio is closed */
+    on_exit(report_at_exit, NULL);
     if (argc > 1 && strncmp(argv_buf[1], "--rc-", 5) == 0) {
         exit(rc_port_selftest(argc, argv_buf));
     }

@@ -49,10 +49,10 @@ class QemuRun:
 
 
 def build_arm_firmware(header: str | Path, out_dir: str | Path, core: str, defines: tuple[str, ...] = (),
-                       name: str = "refcodec_fw") -> Path:
-    """Compile firmware/src/*.c + the port for `core` against the C model header; returns the ELF.
+                       name: str = "refcodec_fw", src_dir: str | Path | None = None) -> Path:
+    """Compile firmware/src/*.c (or src_dir/*.c) + the port for `core` against the C model header; returns the ELF.
 
-    out_dir/<core>/<name>.elf (make -C firmware/arm CORE=core MODEL_H=header BUILD=out_dir).
+    out_dir/<core>/<name>.elf (make -C firmware/arm CORE=core MODEL_H=header BUILD=out_dir [SRC_DIR=src_dir]).
     """
     if core not in CORES:
         raise InvalidArgumentError(f'unknown core "{core}", expected one of {sorted(CORES)}')
@@ -65,6 +65,8 @@ def build_arm_firmware(header: str | Path, out_dir: str | Path, core: str, defin
     out_dir = Path(out_dir).resolve()
     cmd = ["make", "-s", "-C", str(ARM_DIR), f"CORE={core}", f"MODEL_H={Path(header).resolve()}",
            f"BUILD={out_dir}", f"NAME={name}", "DEFS=" + " ".join(f"-D{d}" for d in defines), "elf"]
+    if src_dir is not None:
+        cmd.insert(-1, f"SRC_DIR={Path(src_dir).resolve()}")
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         lines = (proc.stderr or proc.stdout).strip().splitlines()
