@@ -99,9 +99,12 @@ def test_qemu_firmware_reproduces_vector(name, core, arm_firmware, tmp_path):
 
 @pytest.mark.parametrize("core", sorted(CORES))
 def test_qemu_firmware_layer_dumps_equal_the_vector(core, arm_firmware, tmp_path):
-    """-d DUMP_DIR through semihosting (mkdir by SYS_SYSTEM): every layer of an odd-size vector, byte for byte."""
+    """-d DUMP_DIR through semihosting: every layer of an odd-size vector, byte for byte. The frame folder exists
+    beforehand, for a front end that creates folders only where it knows mkdir (the port's own mkdir, through
+    SYS_SYSTEM, is the next test)."""
     name = "kodim15_odd61x75"
     rec = json.loads((ROOT / name / "vector.json").read_text())
+    (tmp_path / "dump" / "frame_0000").mkdir(parents=True)
     run_arm_firmware(arm_firmware(rec["model"]["name"], core), core, [_png(ROOT / name / "input.png")],
                      tmp_path / "out.mcuc", tmp_path / "dump", channels=rec["channels_sent"], entropy=rec["entropy"])
     for tensor in ("input", "conv1", "conv2", "latent", "symbols"):
@@ -196,3 +199,14 @@ def test_faults_end_the_run_with_a_report(core, arm_firmware, tmp_path):
     assert run.returncode == 134 and "cfsr=00080000" in run.stderr
     run = run_qemu(elf, core, ["--rc-fault"], cwd=tmp_path, timeout=60)
     assert run.returncode == 134 and "rc_port: exception" in run.stderr
+
+
+@pytest.mark.parametrize("core", sorted(CORES))
+def test_port_mkdir_creates_nested_folders(core, arm_firmware, tmp_path):
+    """The port's mkdir (no semihosting call for it: `mkdir -p` through SYS_SYSTEM) makes a nested folder that the
+    program then writes into; a path with a quote is refused (status 1), not passed to a shell."""
+    elf = arm_firmware("rand-double", core)
+    assert run_qemu(elf, core, ["--rc-mkdir", "d/frame_0003"], cwd=tmp_path).returncode == 0
+    assert (tmp_path / "d" / "frame_0003" / "ok").is_file()
+    assert run_qemu(elf, core, ["--rc-mkdir", "e'x"], cwd=tmp_path).returncode == 1
+    assert not any(p.name.startswith("e") for p in tmp_path.iterdir())

@@ -8,6 +8,7 @@
  *                        RCPROF line's conv1 stage must hold about 2N instructions, one call.
  *   --rc-stack N         touches N bytes of stack in a callee: RCPROF's stack_peak must be at least N (painting).
  *   --rc-heap N          mallocs and touches N bytes: RCPROF's heap_peak must be at least N (sbrk high-water).
+ *   --rc-mkdir PATH      mkdir(PATH) (startup.c: `mkdir -p` on the host through SYS_SYSTEM), then writes PATH/ok.
  *   --rc-nocp            disables the FPU in CPACR, then does a float operation: the UsageFault (NOCP) that the
  *                        reset code avoids by enabling CPACR first; the fault handler reports it, exit 134.
  *   --rc-fault           reads an address with nothing behind it: a BusFault/HardFault, reported, exit 134.
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rc_port.h"
 #include "rc_profile.h"
@@ -88,6 +90,15 @@ int rc_port_selftest(int argc, char **argv)
         memset(p, 0x5A, n);
         free(p);
         return 0;
+    }
+    if (strcmp(t, "--rc-mkdir") == 0 && argc > 2) {
+        char path[512];
+        FILE *f;
+        if (mkdir(argv[2], 0777) != 0 || (size_t)snprintf(path, sizeof(path), "%s/ok", argv[2]) >= sizeof(path)) {
+            return 1;
+        }
+        f = fopen(path, "wb");
+        return f == NULL || fclose(f) != 0;
     }
     if (strcmp(t, "--rc-nocp") == 0) {
         volatile float x = 1.5f;
