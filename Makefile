@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-train test test-fast bench vectors vectors-check firmware eval demo clean
+.PHONY: install install-train test test-fast bench vectors vectors-check firmware firmware-qemu eval demo clean
 
 install: $(BIN)/refcodec
 
@@ -33,6 +33,13 @@ vectors-check: install
 firmware: install
 	$(MAKE) -C firmware REFCODEC=$(abspath $(BIN))/refcodec
 
+# Cortex-M4F (qemu -M mps2-an386) and Cortex-M55 (-M mps3-an547) builds of firmware/ with the default model
+# (firmware/arm/build/m4|m55/refcodec_fw.elf), then every vector reproduced on both cores under QEMU.
+# Needs gcc-arm-none-eabi, libnewlib-arm-none-eabi, qemu-system-arm (firmware/arm/README.md).
+firmware-qemu: install
+	$(MAKE) -C firmware/arm all REFCODEC=$(abspath $(BIN))/refcodec
+	REFCODEC_REQUIRE_QEMU=1 $(BIN)/pytest tests/test_firmware_qemu.py
+
 eval: install
 	mkdir -p results
 	$(BIN)/refcodec eval ../shared/datasets/kodak --size 224 --json results/eval_kodak.json --plot results/eval_kodak.png
@@ -50,4 +57,4 @@ demo: install
 	@echo "demo: streams, layer dumps and decoded PNGs in demo-out/"
 
 clean:
-	rm -rf build dist *.egg-info .pytest_cache firmware/build demo-out
+	rm -rf build dist *.egg-info .pytest_cache firmware/build firmware/arm/build demo-out

@@ -1,0 +1,190 @@
+"""Benchmark the firmware (firmware/src) on a Cortex-M4F (qemu -M mps2-an386) and a Cortex-M55 (-M mps3-an547),
+built by firmware/arm with the bundled model (the header of `refcodec export c-header`), on a Kodak photo
+(kodim23, resized/cropped with refcodec.media.resize_frame) at 224x224 and 640x480. Writes
+bench/results/firmware.json and prints a table:
+
+* flash: ELF text + rodata (+ the .data load image), the model's tables separately (arm-none-eabi-nm sizes of the
+  header's rc_* arrays), the library's own objects (firmware/src minus main.c) separately;
+* RAM: the arena (rc_plan's figure, from refcodec.model.plan.line_plan where it exists), static (.data + .bss of
+  the whole image), heap: the peak of bytes in live malloc blocks (today's firmware's tensors, or the front end's
+  arena, row buffer and stdio buffers) and the sbrk high-water (newlib grows it in 4 KiB steps), stack peak
+  (painting); total = static + live heap peak + stack peak;
+* instructions per frame: the run with 2 frames minus the run with 1 frame (so start-up, stream header and file
+  I/O cancel), counted with SysTick under -icount shift=0 (firmware/arm/README.md), and the library's stages
+  (rc_profile.h: total over the 2-frame run / 2) when it reports them;
+* whether every stream equals `refcodec encode`'s (bytes identical, measured in this run);
+* the M55 / M4 instruction ratio (the peer run in the same script).
+
+Usage: python bench/bench_firmware.py [--src DIR] [--out FILE]
+  (needs arm-none-eabi-gcc, newlib, qemu-system-arm, make; --src: another firmware source folder than
+  firmware/src, --out: another result file than bench/results/firmware.json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from refcodec.codec import encode_frames  # noqa: E402
+from refcodec.firmware.c_header import export_c_header  # noqa: E402
+from refcodec.firmware.qemu import CORES, CPU_HZ, build_arm_firmware, missing_tools, run_arm_firmware  # noqa: E402
+from refcodec.io_utils import atomic_write  # noqa: E402
+from refcodec.media.resize import resize_frame  # noqa: E402
+from refcodec.model.registry import resolve_model  # noqa: E402
+
+KODAK = ROOT.parent / "shared" / "datasets" / "kodak" / "kodim23.png"
+SIZES = ((224, 224), (640, 480))
+STAGES = ("conv1", "conv2", "conv3", "quant", "entropy")
+
+
+def _sections(elf: Path) -> dict[str, int]:
+    out = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], capture_output=True, text=True, check=True).stdout
+    sec = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and parts[0].startswith(".") and parts[1].isdigit():
+            sec[parts[0]] = int(parts[1])
+    return sec
+
+
+def _object_flash(objs: list[Path]) -> int:
+    """text + rodata (+ data init) of object files."""
+    total = 0
+    for obj in objs:
+        for name, size in _sections(obj).items():
+            if name.startswith((".text", ".rodata", ".data")):
+                total += size
+    return total
+
+
+def _model_table_bytes(elf: Path, header: Path) -> dict[str, int]:
+    """Sizes in the ELF of the model header's arrays (static const rc_* tables), summed over copies."""
+    names = set(re.findall(r"static const [\w ]+? (rc_\w+)\[", header.read_text()))
+    out = subprocess.run(["arm-none-eabi-nm", "-S", "--size-sort", str(elf)], capture_output=True, text=True,
+                         check=True).stdout
+    sizes: dict[str, int] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] in names:
+            sizes[parts[3]] = sizes.get(parts[3], 0) + int(parts[1], 16)
+    return sizes
+
+
+def _flash(elf: Path, header: Path) -> dict:
+    sec = _sections(elf)
+    text = sec.get(".text", 0)
+    rodata = sec.get(".rodata", 0)
+    other = sum(sec.get(s, 0) for s in (".ARM.exidx", ".ARM.extab", ".preinit_array", ".init_array", ".fini_array"))
+    data = sec.get(".data", 0)
+    tables = _model_table_bytes(elf, header)
+    lib_objs = [p for p in elf.parent.glob("*.o") if p.name not in ("main.o", "startup.o", "rc_icount.o")]
+    return {"text": text, "rodata": rodata, "data_load_image": data, "other": other,
+            "total": text + rodata + data + other, "model_tables": sum(tables.values()),
+            "model_tables_by_symbol": dict(sorted(tables.items())),
+            "library_objects": _object_flash(lib_objs),
+            "library_objects_files": sorted(p.name for p in lib_objs)}
+
+
+def _arena_bytes(model, w: int, h: int) -> int | None:
+    """rc_plan's arena for w x h (refcodec.model.plan.line_plan, the line-buffered library's figure), None where
+    this refcodec has no line plan (the layer-by-layer firmware mallocs per tensor: see heap_peak)."""
+    try:
+        from refcodec.model.plan import line_plan
+    except ImportError:
+        return None
+    return int(line_plan(h, w, model.channels, int(model.latent_quantizer.bits)).arena_bytes)
+
+
+def _run(elf: Path, core: str, frames: list[np.ndarray], work: Path) -> tuple[bytes, dict, float]:
+    t0 = time.perf_counter()
+    stream, run = run_arm_firmware(elf, core, frames, work / f"{core}_{len(frames)}.mcuc")
+    return stream, run.profile, time.perf_counter() - t0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--src", default=None, help="firmware source folder (default firmware/src)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "firmware.json"))
+    args = ap.parse_args()
+    missing = missing_tools()
+    if missing:
+        print(f"bench_firmware: skipped, {', '.join(missing)} not found (apt-get install gcc-arm-none-eabi "
+              "libnewlib-arm-none-eabi qemu-system-arm); bench/results/firmware.json left as it was", file=sys.stderr)
+        return 0
+    import imageio.v3 as iio
+
+    model = resolve_model(None)
+    photo = np.asarray(iio.imread(KODAK))[..., :3]
+    result: dict = {"benchmark": "firmware_on_cortex_m_qemu", "model": "bundled default (refcodec export c-header)",
+                    "image": "kodak/kodim23.png, refcodec.media.resize_frame to each size",
+                    "firmware_sources": "firmware/src" if args.src is None else str(args.src),
+                    "counting": "SysTick ticks x 1e9 / cpu_hz under qemu -icount shift=0 (firmware/arm/README.md)",
+                    "per_frame_method": "instructions(2 frames) - instructions(1 frame)",
+                    "host": {"machine": platform.machine(), "qemu": subprocess.run(
+                        ["qemu-system-arm", "--version"], capture_output=True, text=True).stdout.splitlines()[0],
+                        "gcc": subprocess.run(["arm-none-eabi-gcc", "--version"], capture_output=True,
+                                              text=True).stdout.splitlines()[0]},
+                    "cores": {}}
+    all_equal = True
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        header = export_c_header(model, tmp / "rc_model.h")
+        for core in sorted(CORES):
+            elf = build_arm_firmware(header, tmp / "build", core, src_dir=args.src)
+            sec = _sections(elf)
+            entry: dict = {"machine": CORES[core], "cpu_hz": CPU_HZ[core], "flash": _flash(elf, header),
+                           "static_ram": sec.get(".data", 0) + sec.get(".bss", 0), "sizes": {}}
+            for w, h in SIZES:
+                frame = resize_frame(photo, (w, h))
+                s1, p1, t1 = _run(elf, core, [frame], tmp)
+                s2, p2, t2 = _run(elf, core, [frame, frame], tmp)
+                equal = s1 == encode_frames([frame], model) and s2 == encode_frames([frame, frame], model)
+                all_equal &= equal
+                stages = {}
+                if any(p2["stages"][s]["calls"] for s in STAGES):
+                    stages = {s: p2["stages"][s]["instructions"] // 2 for s in STAGES}
+                entry["sizes"][f"{w}x{h}"] = {
+                    "instructions_per_frame": p2["instructions"] - p1["instructions"],
+                    "instructions_run_1_frame": p1["instructions"],
+                    "stage_instructions_per_frame": stages or None,
+                    "ram": {"arena_rc_plan": _arena_bytes(model, w, h), "static": entry["static_ram"],
+                            "heap_peak": p2["heap_peak"], "heap_live_peak": p2["heap_live_peak"],
+                            "stack_peak": p2["stack_peak"],
+                            "total": entry["static_ram"] + p2["heap_live_peak"] + p2["stack_peak"]},
+                    "stream_equals_refcodec_encode": equal,
+                    "qemu_seconds_1_and_2_frames": [round(t1, 2), round(t2, 2)],
+                }
+            result["cores"][core] = entry
+    result["stream_equals_refcodec_encode"] = all_equal
+    result["m55_over_m4_instructions"] = {
+        k: round(result["cores"]["m55"]["sizes"][k]["instructions_per_frame"]
+                 / result["cores"]["m4"]["sizes"][k]["instructions_per_frame"], 3)
+        for k in result["cores"]["m4"]["sizes"]}
+    out = Path(args.out)
+    atomic_write(out, (json.dumps(result, indent=2) + "\n").encode())
+    print(f"{'core':5} {'size':8} {'Minsn/frame':>12} {'RAM KB':>8} {'heap KB':>8} {'stack B':>8} {'flash KB':>9} "
+          f"{'tables KB':>9} same-bytes")
+    for core, e in result["cores"].items():
+        for size, r in e["sizes"].items():
+            print(f"{core:5} {size:8} {r['instructions_per_frame'] / 1e6:12.1f} {r['ram']['total'] / 1024:8.1f} "
+                  f"{r['ram']['heap_live_peak'] / 1024:8.1f} "
+                  f"{r['ram']['stack_peak']:8d} {e['flash']['total'] / 1024:9.1f} "
+                  f"{e['flash']['model_tables'] / 1024:9.1f} {r['stream_equals_refcodec_encode']}")
+    print(f"wrote {out}")
+    return 0 if all_equal else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
