@@ -186,6 +186,6 @@ def test_keep_going_reports_lost_frames(tmp_path, stream3):
     r = run("decode", bad, "-o", tmp_path / "o", "--keep-going", "--json")
     assert r.exit_code == 0
     rep = json.loads(r.stdout)
-    assert rep["lost"] == [1] and rep["frames"] == 2 and "lost frames [1]" in r.stderr
+    assert rep["lost"] == [[1, 1]] and rep["frames"] == 2 and "lost frames [1]" in r.stderr
     assert len(only(tmp_path / "o")) == 2
-    assert json.loads(run("info", bad, "--json", "--keep-going").stdout)["lost"] == [1]
+    assert json.loads(run("info", bad, "--json", "--keep-going").stdout)["lost"] == [[1, 1]]

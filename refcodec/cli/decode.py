@@ -47,7 +47,9 @@ def decode(input_path: str, output: str, model_path: str | None, decoder_path: s
     for line in ds.errors:
         click.echo(f"refcodec: warning: {line}", err=True)
     if ds.lost:
-        click.echo(f"refcodec: warning: lost frames {ds.lost}", err=True)
+        from refcodec.bitstream.lost import format_lost
+
+        click.echo(f"refcodec: warning: lost frames {format_lost(ds.lost)}", err=True)
     summary = {"input": input_path, "output": output, "frames": n, "width": w, "height": h,
                "lost": ds.lost, "errors": ds.errors}
     if as_json:
