@@ -16,8 +16,8 @@ import pytest
 from refcodec.bitstream import FramePacket, StreamHeader, parse_stream
 from refcodec.bitstream.crc import SpanCrc, crc32_combine
 from refcodec.bitstream.lost import format_lost, lost_count
-from refcodec.bitstream.varint import encode_uvarint
 from refcodec.codec import decode_symbols
+from refcodec.fuzz import hostile_resync_stream, small_packet_stream
 
 BIG = (8192, 8192)  # IMPL_MAX_DIMENSION: 1024 x 1024 latent, 12 MiB of symbols per frame at C = 12
 
@@ -77,35 +77,12 @@ def test_lost_frames_are_ranges():
     assert parsed.lost == [[1, 0xFFFFFFFE]]
 
 
-def hostile_garbage(size: int) -> bytes:
-    """An 8192 x 8192 Huffman stream header, then `size` bytes of packet starts 9 bytes apart, each claiming a
-    chunk that reaches (almost) the end of the stream and failing its CRC only there."""
-    head = StreamHeader(bytes(8), *BIG, 12, 8, 1).pack()
-    huff_max = ((1 << 20) * 15 + 7) // 8
-    out = bytearray(head)
-    end = len(head) + size
-    while len(out) + 9 <= end:
-        length = max(1, min(huff_max, end - (len(out) + 8) - 4))
-        entry = encode_uvarint(length << 2 | 1)
-        out += b"MF\x00\x01" + entry + b"x" * (5 - len(entry))
-    return bytes(out + b"x" * (end - len(out)))
-
-
-def valid_small_packets(size: int) -> bytes:
-    head = StreamHeader(bytes(8), *BIG, 12, 8, 1).pack()
-    out, i = bytearray(head), 0
-    while len(out) + 10 <= len(head) + size:
-        out += FramePacket(i, ()).pack()
-        i += 1
-    return bytes(out)
-
-
 def test_keep_going_resync_is_linear(monkeypatch):
     """Keep-going over 1 MiB of hostile packet starts: CRC work linear in the stream size and CPU time within
     a small factor of a strict parse of a valid stream of as many bytes (before: every false start hashed and
     copied the rest of the stream, 14x the time for 4x the size)."""
     size = 1 << 20
-    garbage, peer = hostile_garbage(size), valid_small_packets(size)
+    garbage, peer = hostile_resync_stream(size), small_packet_stream(size)
     hashed = [0]
     real_crc32 = zlib.crc32
 
