@@ -43,8 +43,10 @@ FPS = None  # still images: no timing field (spec section 7.1)
 
 
 def kodak_dir() -> Path:
-    """../shared/datasets/kodak next to the checkout (evaluation images; crops only)."""
-    return Path(__file__).resolve().parents[3] / "shared" / "datasets" / "kodak"
+    """The Kodak folder of refcodec.paths (evaluation images; crops only)."""
+    from refcodec import paths
+
+    return paths.kodak_dir()
 
 
 @dataclass(frozen=True)
