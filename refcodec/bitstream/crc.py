@@ -16,9 +16,21 @@ CRC32_INIT = 0xFFFFFFFF
 CRC32_XOROUT = 0xFFFFFFFF
 
 
-def crc32(data: bytes | bytearray | memoryview) -> int:
-    """CRC-32 of `data` as an unsigned 32-bit int (zlib.crc32, spec §7.3)."""
-    return zlib.crc32(data) & 0xFFFFFFFF
+def crc32(data: bytes | bytearray | memoryview, start: int = 0) -> int:
+    """CRC-32 of `data` as an unsigned 32-bit int (zlib.crc32, spec §7.3). `start`: the CRC of the bytes before
+    `data` (to continue a running CRC), zlib's convention."""
+    return zlib.crc32(data, start) & 0xFFFFFFFF
+
+
+def crc32_mpeg2(data: bytes | bytearray | memoryview) -> int:
+    """CRC-32/MPEG-2: the same polynomial not reflected, init 0xFFFFFFFF, no final XOR. Not the stream's CRC:
+    what a fixed STM32F1 CRC unit computes, named by `refcodec verify` when firmware used it by mistake."""
+    crc = 0xFFFFFFFF
+    for b in bytes(data):
+        crc ^= b << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if crc & 0x80000000 else (crc << 1) & 0xFFFFFFFF
+    return crc
 
 
 def _make_table() -> tuple[int, ...]:

@@ -40,6 +40,8 @@ from typing import Any
 import numpy as np
 
 from refcodec.bitstream.format import MAX_CODE_LENGTH
+from refcodec.entropy.context import context_params
+from refcodec.entropy.model_tables import EntropyTables  # noqa: F401 - part of the model file's API
 from refcodec.errors import InvalidArgumentError, ModelFileError
 from refcodec.io_utils import atomic_write
 from refcodec.kernels.params import ConvParams, PerChannelQuantParams, check_rounding
@@ -82,49 +84,6 @@ class ConvLayer:
 
     def quant_params(self) -> PerChannelQuantParams:
         return PerChannelQuantParams(self.multiplier, self.shift)
-
-
-@dataclass(frozen=True)
-class EntropyTables:
-    """Static canonical Huffman code lengths per channel: uint8 [C, 2^bits], 0 = symbol never coded; and
-    optionally the context tables (spec §6.6) uint8 [C, NCTX, 2^bits], NCTX = (min(2^bits, 16) + 1)^2."""
-
-    code_lengths: np.ndarray
-    context_lengths: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        cl = np.asarray(self.code_lengths)
-        if cl.dtype != np.uint8 or cl.ndim != 2:
-            raise InvalidArgumentError(f"code_lengths must be a 2-D uint8 array, got {cl.dtype}{cl.shape}")
-        if self.context_lengths is not None:
-            from refcodec.entropy.context import check_context_lengths
-
-            ctx = np.asarray(self.context_lengths)
-            bits = int(cl.shape[1]).bit_length() - 1
-            if cl.shape[1] != 1 << bits or not 1 <= bits <= 8:
-                raise InvalidArgumentError(f"code_lengths has {cl.shape[1]} symbols, not 2^bits for bits in [1, 8]")
-            if ctx.dtype != np.uint8 or ctx.ndim != 3 or ctx.shape[0] != cl.shape[0]:
-                raise InvalidArgumentError(
-                    f"context code lengths must be a 3-D uint8 array [{cl.shape[0]}, NCTX, {cl.shape[1]}], "
-                    f"got {ctx.dtype}{ctx.shape}")
-            check_context_lengths(ctx, bits)
-        if cl.size and int(cl.max()) > MAX_CODE_LENGTH:
-            raise InvalidArgumentError(f"code length {int(cl.max())} exceeds {MAX_CODE_LENGTH}")
-        for c, row in enumerate(cl):
-            used = row[row > 0].astype(np.int64)
-            kraft = int(np.sum(np.left_shift(1, MAX_CODE_LENGTH - used)))
-            if used.size and kraft > (1 << MAX_CODE_LENGTH):
-                raise InvalidArgumentError(
-                    f"channel {c} code lengths violate the Kraft inequality ({kraft} > 2^{MAX_CODE_LENGTH})")
-
-    @cached_property
-    def context_coders(self):
-        """One refcodec.entropy.context.ContextCoder per channel (built once per model), or None."""
-        if self.context_lengths is None:
-            return None
-        from refcodec.entropy.context import context_coders
-
-        return context_coders(self.context_lengths, int(self.code_lengths.shape[1]).bit_length() - 1)
 
 
 def make_layer(name: str, weights: np.ndarray, bias: np.ndarray, weight_scales: np.ndarray, input_scale: float,
@@ -341,8 +300,6 @@ def expected_arrays(header: dict[str, Any]) -> dict[str, tuple[str, tuple[int, .
     if tables not in (True, False) or ctx not in (True, False) or (ctx and not tables):
         raise ModelFileError(f"entropy.tables {tables!r} / entropy.context_tables {ctx!r} must be booleans "
                              "(context tables only with tables)")
-    from refcodec.entropy.context import context_params
-
     C = ENCODER_LAYERS[-1].out_channels
     out: dict[str, tuple[str, tuple[int, ...]]] = {}
     for spec in ENCODER_LAYERS:
