@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install install-train test test-fast bench vectors vectors-check firmware firmware-qemu eval demo clean
+.PHONY: install test test-fast bench fuzz vectors vectors-check firmware firmware-qemu eval demo clean
 
 install: $(BIN)/refcodec
 
@@ -23,6 +23,11 @@ test-fast: install
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+FUZZ_SECONDS ?= 60
+FUZZ_SEED ?= 0
+fuzz: install
+	$(BIN)/python -m refcodec.fuzz --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED)
 
 vectors: install
 	$(BIN)/refcodec vectors make

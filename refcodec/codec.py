@@ -20,6 +20,7 @@ from refcodec.bitstream.format import (
     VERSION_1,
 )
 from refcodec.bitstream.header import StreamHeader
+from refcodec.bitstream.lost import add_lost, merge_lost
 from refcodec.bitstream.truncate import truncate_stream
 from refcodec.entropy.chunk import decode_channel, encode_channel
 from refcodec.errors import BitstreamError, InvalidArgumentError, ModelFileError, ModelMismatchError
@@ -136,15 +137,17 @@ def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: 
 class DecodedStream:
     """header: StreamHeader. frame_indices: index of each decoded frame. symbols: uint8 [lh, lw, C] per
     frame (channels >= k are 0). channels_present: k per frame. frames: float32 [H, W, 3] in [0, 1]
-    per frame (empty when decoded to symbols only). lost: frame indices missing or corrupt
-    (keep_going). errors: one line per skipped packet."""
+    per frame (empty when decoded to symbols only; frames with k = 0 share one read-only zero array, so
+    their memory does not grow with the frame count, spec §10.2). lost: frame indices missing or corrupt as
+    sorted inclusive ranges [first, last] (keep_going; refcodec.bitstream.lost). errors: one line per skipped
+    packet."""
 
     header: StreamHeader
     frame_indices: list[int] = field(default_factory=list)
     symbols: list[np.ndarray] = field(default_factory=list)
     channels_present: list[int] = field(default_factory=list)
     frames: list[np.ndarray] = field(default_factory=list)
-    lost: list[int] = field(default_factory=list)
+    lost: list[list[int]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
 
@@ -170,18 +173,30 @@ def check_model(header: StreamHeader, model) -> None:
 
 
 def _packet_symbols(pkt: FramePacket, header: StreamHeader, tables: np.ndarray | None, context,
-                    offset: int | None = None) -> np.ndarray:
+                    offset: int | None = None, empty: np.ndarray | None = None) -> np.ndarray:
+    """symbols uint8 [lh, lw, C] of one packet, channels >= k zero. The frame array is allocated only after
+    every chunk decoded (a decoded chunk of n symbols holds at least n/8 bytes, so the frame costs at most
+    8 C bytes per chunk byte); a packet with k = 0 returns `empty` (one shared read-only zero frame)."""
     lh, lw, C = header.latent_height, header.latent_width, header.channels
-    out = np.zeros((lh, lw, C), dtype=np.uint8)
+    if pkt.k == 0 and empty is not None:
+        return empty
+    decoded = []
     for c, chunk in enumerate(pkt.chunks):
         try:
-            sym = decode_channel(chunk, header.bits, lh * lw, None if tables is None else tables[c],
-                                 None if context is None else context[c], lw)
+            decoded.append(decode_channel(chunk, header.bits, lh * lw, None if tables is None else tables[c],
+                                          None if context is None else context[c], lw))
         except BitstreamError as exc:
             where = "" if offset is None else f"packet at offset {offset}, "
             raise exc.with_context(f"{where}frame {pkt.frame_index}, channel {c}") from None
+    out = np.zeros((lh, lw, C), dtype=np.uint8)
+    for c, sym in enumerate(decoded):
         out[:, :, c] = sym.reshape(lh, lw)
     return out
+
+
+def _empty_frame(header: StreamHeader) -> np.ndarray:
+    """One read-only all-zero symbols frame [lh, lw, C] that views a single zero byte (no per-frame memory)."""
+    return np.broadcast_to(np.zeros(1, np.uint8), (header.latent_height, header.latent_width, header.channels))
 
 
 def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> DecodedStream:
@@ -202,20 +217,21 @@ def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> Decoded
     if model is not None and model.entropy is not None:
         tables = np.asarray(model.entropy.code_lengths)
         context = model.entropy.context_coders
-    out = DecodedStream(header, lost=list(parsed.lost), errors=list(parsed.errors))
+    out = DecodedStream(header, lost=[list(r) for r in parsed.lost], errors=list(parsed.errors))
+    empty = _empty_frame(header)
     for pkt, offset in zip(parsed.packets, parsed.packet_offsets):
         try:
-            sym = _packet_symbols(pkt, header, tables, context, offset)
+            sym = _packet_symbols(pkt, header, tables, context, offset, empty)
         except BitstreamError as exc:
             if not keep_going:
                 raise
             out.errors.append(str(exc))
-            out.lost.append(pkt.frame_index)
+            add_lost(out.lost, pkt.frame_index, pkt.frame_index)
             continue
         out.frame_indices.append(pkt.frame_index)
         out.symbols.append(sym)
         out.channels_present.append(pkt.k)
-    out.lost.sort()
+    out.lost = merge_lost(out.lost)
     return out
 
 

@@ -302,7 +302,7 @@ def test_keep_going_skips_corrupt_packet_and_reports_it():
     with pytest.raises(BitstreamError, match="CRC"):
         parse_stream(bytes(b))
     parsed, out = decode_all(bytes(b), tables, keep_going=True)
-    assert parsed.lost == [1] and sorted(out) == [0, 2, 3] and len(parsed.errors) == 1
+    assert parsed.lost == [[1, 1]] and sorted(out) == [0, 2, 3] and len(parsed.errors) == 1
     for i in (0, 2, 3):
         assert np.array_equal(out[i], sym[i])
     # garbage between packets holding a false sync, and a destroyed sync: resync on the next "MF"
@@ -310,10 +310,10 @@ def test_keep_going_skips_corrupt_packet_and_reports_it():
     g = bytearray(data[: offs[2]] + junk + data[offs[2] :])
     g[offs[2] + len(junk)] = ord("Z")
     parsed, out = decode_all(bytes(g), tables, keep_going=True)
-    assert parsed.lost == [2] and sorted(out) == [0, 1, 3]
+    assert parsed.lost == [[2, 2]] and sorted(out) == [0, 1, 3]
     # the last packet cut: lost at the end
     parsed = parse_stream(data[:-3], keep_going=True)
-    assert parsed.lost == [3]
+    assert parsed.lost == [[3, 3]]
 
 
 @pytest.mark.parametrize("k", [0, 1, 3, 5])

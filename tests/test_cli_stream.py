@@ -16,8 +16,7 @@ from spec_check import spec_valid
 from refcodec.cli.main import cli
 from refcodec.media import open_media
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-KODIM = DATASETS / "kodak" / "kodim23.png"
+from datasets import PHOTO_224, VIDEO, video_clips
 
 
 def run(*args):
@@ -44,11 +43,11 @@ def only(folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def small_png(tmp_path_factory):
-    """A 45x30 crop of a Kodak image (odd sizes on purpose)."""
+    """A 45x30 crop of a Kodak photo (odd sizes on purpose; the committed vector input, no data set needed)."""
     import imageio.v3 as iio
 
     p = tmp_path_factory.mktemp("img") / "small.png"
-    iio.imwrite(p, iio.imread(KODIM)[100:130, 200:245])
+    iio.imwrite(p, iio.imread(PHOTO_224)[100:130, 100:145])
     return p
 
 
@@ -113,10 +112,10 @@ def test_decode_folder_and_y4m(tmp_path, stream3):
     assert not (tmp_path / "one.png").exists()
 
 
-@pytest.mark.parametrize("clip", sorted(p.name for p in (DATASETS / "video").glob("*.mp4")))
+@pytest.mark.parametrize("clip", video_clips())
 def test_video_clip_round_trip(tmp_path, clip):
     s = tmp_path / "v.mcuc"
-    assert run("encode", DATASETS / "video" / clip, "-o", s, "--frames", 2, "--size", "64x48").exit_code == 0
+    assert run("encode", VIDEO / clip, "-o", s, "--frames", 2, "--size", "64x48").exit_code == 0
     spec_valid(s.read_bytes())
     assert run("decode", s, "-o", tmp_path / "v.mp4").exit_code == 0
     frames = list(open_media(tmp_path / "v.mp4").frames)
@@ -186,6 +185,6 @@ def test_keep_going_reports_lost_frames(tmp_path, stream3):
     r = run("decode", bad, "-o", tmp_path / "o", "--keep-going", "--json")
     assert r.exit_code == 0
     rep = json.loads(r.stdout)
-    assert rep["lost"] == [1] and rep["frames"] == 2 and "lost frames [1]" in r.stderr
+    assert rep["lost"] == [[1, 1]] and rep["frames"] == 2 and "lost frames [1]" in r.stderr
     assert len(only(tmp_path / "o")) == 2
-    assert json.loads(run("info", bad, "--json", "--keep-going").stdout)["lost"] == [1]
+    assert json.loads(run("info", bad, "--json", "--keep-going").stdout)["lost"] == [[1, 1]]

@@ -19,15 +19,13 @@ from refcodec.tflite.writer import encoder_model_bytes
 
 from tflm_oracle import make_interpreter, require_tflm, run_tflm
 
-KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
+from datasets import KODAK, require_file
 
 
 def _kodak(name: str) -> np.ndarray:
     import imageio.v3 as iio
 
-    path = KODAK / name
-    if not path.exists():
-        pytest.skip(f"{path} not available")
+    path = require_file(KODAK / name, f"the Kodak image {name}")
     return np.asarray(iio.imread(path))[..., :3]
 
 

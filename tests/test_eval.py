@@ -14,8 +14,7 @@ from refcodec.errors import InputFileError, InvalidArgumentError
 from refcodec.eval.bdrate import bd_rate, monotone_front
 from refcodec.eval.prep import crop_box, prepare_array, resized_size
 
-KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
-needs_kodak = pytest.mark.skipif(not KODAK.is_dir(), reason=f"Kodak not found at {KODAK}")
+from datasets import KODAK, needs_kodak
 
 
 # ---- preparation ------------------------------------------------------------------------------------------

@@ -75,8 +75,7 @@ def test_keep_going_skips_the_damaged_frame(case, model):
     data = (INVALID / case["file"]).read_bytes()
     ds = decode_symbols(data, model, keep_going=True)
     damaged = DAMAGED_FRAME.get(case["number"], 0)
-    assert damaged in ds.lost, (ds.lost, ds.errors)
-    assert ds.lost == [damaged]
+    assert ds.lost == [[damaged, damaged]], (ds.lost, ds.errors)
     assert ds.frame_indices == [1 - damaged]  # the other frame still decodes
     assert any(line.startswith(f"[{case['error']}] ") for line in ds.errors), ds.errors
 
@@ -122,7 +121,7 @@ def test_cli_keep_going_warns_with_the_class(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "[E_CRC]" in result.stderr and "lost frames [0]" in result.stderr
     rep = json.loads(result.stdout)
-    assert rep["lost"] == [0] and rep["frames"] == 1 and rep["errors"][0].startswith("[E_CRC] ")
+    assert rep["lost"] == [[0, 0]] and rep["frames"] == 1 and rep["errors"][0].startswith("[E_CRC] ")
     assert out.is_file()
 
 

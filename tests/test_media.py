@@ -14,7 +14,7 @@ from refcodec.media import open_media, read_image, resize_frame, write_frames
 from refcodec.media.reader import fps_fraction
 from refcodec.media.y4m import downsample_420, rgb_to_yuv, yuv_to_rgb
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+from datasets import PHOTO_224, VIDEO, require_file
 
 
 def test_bt601_hand_values():
@@ -39,7 +39,7 @@ def test_downsample_420_rounded_mean_with_edge():
 def test_y4m_round_trip(tmp_path, chroma, max_err):
     from refcodec.media.y4m import write_y4m
 
-    img = read_image(DATASETS / "kodak" / "kodim03.png")[:33, :47]  # odd sides
+    img = read_image(PHOTO_224)[:33, :47]  # odd sides
     p = tmp_path / "a.y4m"
     with open(p, "wb") as f:
         assert write_y4m(f, [img, img[::-1]], (25, 2), chroma=chroma) == 2
@@ -98,7 +98,7 @@ def test_images_and_folders(tmp_path):
 
 
 def test_video_reading_first_frames():
-    src = open_media(DATASETS / "video" / "car-detection.mp4", max_frames=3)
+    src = open_media(require_file(VIDEO / "car-detection.mp4", "the video clip car-detection.mp4"), max_frames=3)
     frames = list(src.frames)
     assert src.fps == (25, 2) and src.n_frames == 3
     assert len(frames) == 3 and frames[0].shape == (432, 768, 3) and frames[0].dtype == np.uint8

@@ -14,7 +14,7 @@ from refcodec.errors import InvalidArgumentError
 from refcodec.eval import metrics
 from refcodec.eval.metrics import MS_SSIM_WEIGHTS, ms_ssim, ms_ssim_db, psnr
 
-KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
+from datasets import KODAK, require_file
 C1 = (0.01 * 1.0) ** 2
 
 
@@ -131,8 +131,7 @@ def test_ms_ssim_matches_pytorch_msssim(shape, sigma):
 
 
 def test_ms_ssim_matches_pytorch_msssim_on_jpeg_kodak():
-    if not KODAK.is_dir():
-        pytest.skip(f"Kodak not found at {KODAK}")
+    require_file(KODAK / "kodim23.png", "the Kodak image kodim23.png")
     from refcodec.eval.prep import load_prepared
 
     rgb = load_prepared(KODAK / "kodim23.png")

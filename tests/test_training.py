@@ -19,9 +19,8 @@ from refcodec.training.config import get_config  # noqa: E402
 from refcodec.training.nets import Encoder  # noqa: E402
 from refcodec.training.train import tail_drop_mask, train  # noqa: E402
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-TRAIN_DIR = DATASETS / "train"
-needs_data = pytest.mark.skipif(not TRAIN_DIR.is_dir(), reason="training images not available")
+from datasets import TRAIN as TRAIN_DIR
+from datasets import needs_train as needs_data
 
 
 @needs_data

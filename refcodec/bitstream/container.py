@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from refcodec.bitstream.crc import crc32
+from refcodec.bitstream.crc import SpanCrc, crc32
 from refcodec.bitstream.format import (
     CHUNK_ENTRY_SIZE_V1,
     CHUNK_MODE_BITS_V2,
@@ -32,6 +32,7 @@ from refcodec.bitstream.format import (
     raw_chunk_length,
 )
 from refcodec.bitstream.header import StreamHeader
+from refcodec.bitstream.lost import add_lost
 from refcodec.bitstream.varint import decode_uvarint, encode_uvarint, uvarint_size
 from refcodec.errors import BitstreamError, InvalidArgumentError
 
@@ -182,12 +183,15 @@ def _packet_head_v2(data: bytes, offset: int, header: StreamHeader) -> tuple[int
     return frame_index, entries, pos
 
 
-def parse_packet(data: bytes, offset: int, header: StreamHeader) -> tuple[FramePacket, int]:
+def parse_packet(data: bytes, offset: int, header: StreamHeader,
+                 span_crc: SpanCrc | None = None) -> tuple[FramePacket, int]:
     """Parse the frame packet at `offset` in the layout of header.version; return it and the offset after it
     (spec §8.1 step 3).
 
     Raises BitstreamError naming the offset on any violation. Lengths are checked against the
-    bytes present and against what the header allows before any slice is taken.
+    bytes present and against what the header allows before any slice is taken; the CRC is checked before
+    any chunk is copied. span_crc: a SpanCrc over `data` (keep-going resync: bounded work per candidate
+    however long the packet it claims, spec §10.2); None computes the CRC directly.
     """
     read_head = _packet_head_v1 if header.version == VERSION_1 else _packet_head_v2
     frame_index, entries, pos = read_head(data, offset, header)
@@ -197,28 +201,30 @@ def parse_packet(data: bytes, offset: int, header: StreamHeader) -> tuple[FrameP
             f"truncated frame packet at offset {offset}: chunks need {total + 4} bytes, {len(data) - pos} left",
             "E_TRUNCATED",
         )
-    chunks = []
-    for mode, length in entries:
-        chunks.append(Chunk(mode, bytes(data[pos : pos + length])))
-        pos += length
-    (stored_crc,) = struct.unpack_from("<I", data, pos)
-    computed = crc32(data[offset:pos])
+    end = pos + total
+    (stored_crc,) = struct.unpack_from("<I", data, end)
+    computed = span_crc.span(offset, end) if span_crc is not None else crc32(memoryview(data)[offset:end])
     if stored_crc != computed:
         raise BitstreamError(
             f"packet CRC mismatch at offset {offset} (frame {frame_index}): "
             f"stored 0x{stored_crc:08x}, computed 0x{computed:08x}", "E_CRC"
         )
-    return FramePacket(frame_index, tuple(chunks), header.version), pos + 4
+    chunks = []
+    for mode, length in entries:
+        chunks.append(Chunk(mode, bytes(data[pos : pos + length])))
+        pos += length
+    return FramePacket(frame_index, tuple(chunks), header.version), end + 4
 
 
 @dataclass
 class ParsedStream:
-    """A parsed container. `packets` in stream order; `lost` frame indices that are missing or
-    corrupt (only non-empty with keep_going); `errors` one line per skipped region."""
+    """A parsed container. `packets` in stream order; `lost` the frame indices that are missing or corrupt as
+    sorted, merged inclusive ranges `[first, last]` (refcodec.bitstream.lost; only non-empty with keep_going);
+    `errors` one line per skipped region."""
 
     header: StreamHeader
     packets: list[FramePacket]
-    lost: list[int] = field(default_factory=list)
+    lost: list[list[int]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     packet_offsets: list[int] = field(default_factory=list)
 
@@ -231,6 +237,9 @@ def parse_stream(data: bytes, keep_going: bool = False) -> ParsedStream:
     parses and passes its CRC (spec §8.3); frame indices that never arrive are listed in `lost`, and
     `errors` gets one "[E_...] ..." line per fault (bytes after the last of frame_count packets end the
     parse with an E_TRUNCATED line). A bad stream header is never recoverable.
+
+    Work and memory are linear in len(data) in both modes (spec §10.2): every resync candidate costs a bounded
+    amount of CRC work (SpanCrc), chunks are copied only from packets whose CRC holds, lost frames are ranges.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InvalidArgumentError(f"stream must be bytes, got {type(data).__name__}")
@@ -239,11 +248,13 @@ def parse_stream(data: bytes, keep_going: bool = False) -> ParsedStream:
     packets: list[FramePacket] = []
     offsets: list[int] = []
     errors: list[str] = []
-    lost: list[int] = []
+    lost: list[list[int]] = []
+    span_crc = SpanCrc(data) if keep_going else None
     pos = header.size
     sync = packet_sync(header.version)
     expected = 0
     resynced = False  # keep_going: the previous region failed, so an index jump is its consequence
+    false_starts = 0  # keep_going: failed packet starts after the first fault of the current skipped region
     while pos < len(data):
         if header.frame_count and expected == header.frame_count:
             # spec §7.4 / §8.1 step 3: nothing may follow the last of frame_count packets
@@ -256,7 +267,7 @@ def parse_stream(data: bytes, keep_going: bool = False) -> ParsedStream:
             errors.append(str(exc))
             break
         try:
-            pkt, nxt = parse_packet(data, pos, header)
+            pkt, nxt = parse_packet(data, pos, header, span_crc)
             if header.frame_count and pkt.frame_index >= header.frame_count:
                 raise BitstreamError(
                     f"packet at offset {pos}: frame index {pkt.frame_index} >= frame count {header.frame_count}",
@@ -271,27 +282,35 @@ def parse_stream(data: bytes, keep_going: bool = False) -> ParsedStream:
                     errors.append(str(BitstreamError(
                         f"packet at offset {pos}: frame index {pkt.frame_index}, expected {expected}; "
                         f"frames {expected}..{pkt.frame_index - 1} lost", "E_ORDER")))
-                lost.extend(range(expected, pkt.frame_index))
+                add_lost(lost, expected, pkt.frame_index - 1)
         except BitstreamError as exc:
             if not keep_going:
                 raise
-            errors.append(str(exc))
+            if resynced:  # a false sync inside the skipped region: counted, not a line each (memory, §10.2)
+                false_starts += 1
+            else:
+                errors.append(str(exc))
             resynced = True
             nxt_sync = data.find(sync, pos + 1)
             pos = nxt_sync if nxt_sync >= 0 else len(data)
             continue
+        if false_starts:
+            errors[-1] += f"; {false_starts} false packet start(s) skipped while resyncing"
+            false_starts = 0
         resynced = False
         packets.append(pkt)
         offsets.append(pos)
         expected = pkt.frame_index + 1
         pos = nxt
+    if false_starts:
+        errors[-1] += f"; {false_starts} false packet start(s) skipped while resyncing"
     if header.frame_count and expected < header.frame_count:
         if not keep_going:
             raise BitstreamError(
                 f"stream ends after {expected} frames at offset {pos}, header says frame_count "
                 f"{header.frame_count}", "E_TRUNCATED"
             )
-        lost.extend(range(expected, header.frame_count))
+        add_lost(lost, expected, header.frame_count - 1)
     return ParsedStream(header, packets, lost, errors, offsets)
 
 

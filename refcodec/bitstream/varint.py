@@ -46,3 +46,17 @@ def decode_uvarint(data: bytes, pos: int, what: str) -> tuple[int, int]:
                 raise BitstreamError(f"{what}: varint at offset {pos} is {value}, above 2^32-1", "E_PACKET")
             return value, pos + i + 1
     raise BitstreamError(f"{what}: varint at offset {pos} is longer than {VARINT_MAX_BYTES} bytes", "E_PACKET")
+
+
+def read_uvarint_lenient(data: bytes, pos: int) -> tuple[int, int] | None:
+    """(value, position after it) of the LEB128 bytes at data[pos:], accepting overlong forms and values
+    >= 2^32 (at most 5 bytes); None when it runs past the end or past 5 bytes. For `refcodec verify`, which
+    reads a firmware's faulty stream as far as it can to say what is wrong; never for decoding."""
+    value = 0
+    for i in range(VARINT_MAX_BYTES):
+        if pos + i >= len(data):
+            return None
+        value |= (data[pos + i] & 0x7F) << (7 * i)
+        if not data[pos + i] & 0x80:
+            return value, pos + i + 1
+    return None

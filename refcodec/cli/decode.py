@@ -22,6 +22,7 @@ from refcodec.cli.stream_common import Progress, read_stream_file
 def decode(input_path: str, output: str, model_path: str | None, decoder_path: str | None, keep_going: bool,
            as_json: bool) -> None:
     """Decode IN.mcuc to pictures."""
+    from refcodec.bitstream.lost import format_lost
     from refcodec.codec import decode_symbols, latent_from_symbols
     from refcodec.decoder import load_decoder
     from refcodec.media import output_kind, write_frames
@@ -31,6 +32,12 @@ def decode(input_path: str, output: str, model_path: str | None, decoder_path: s
     data = read_stream_file(input_path)
     model = resolve_model(model_path)
     ds = decode_symbols(data, model, keep_going=keep_going)
+    if not ds.symbols:  # spec §7.1: a stream of no packets is valid but holds no picture to write
+        from refcodec.errors import InvalidArgumentError
+
+        lost = f"; {len(ds.errors)} fault(s), lost frames {format_lost(ds.lost)}" if ds.lost or ds.errors else ""
+        raise InvalidArgumentError(f"the stream holds no frame (a valid stream of 0 packets or none recovered"
+                                   f"{lost}): nothing written to '{output}'")
     decoder = load_decoder(decoder_path)
     h, w = ds.header.height, ds.header.width
     progress = Progress(len(ds.symbols), "decoding", enabled=len(ds.symbols) > 1)
@@ -47,7 +54,7 @@ def decode(input_path: str, output: str, model_path: str | None, decoder_path: s
     for line in ds.errors:
         click.echo(f"refcodec: warning: {line}", err=True)
     if ds.lost:
-        click.echo(f"refcodec: warning: lost frames {ds.lost}", err=True)
+        click.echo(f"refcodec: warning: lost frames {format_lost(ds.lost)}", err=True)
     summary = {"input": input_path, "output": output, "frames": n, "width": w, "height": h,
                "lost": ds.lost, "errors": ds.errors}
     if as_json:

@@ -58,4 +58,6 @@ def info(input_path: str, as_json: bool, keep_going: bool) -> None:
         chunks = " ".join(f"{n}{m[0]}" for n, m in zip(f["chunk_bytes"], f["chunk_modes"]))
         click.echo(f"{f['index']:>6} {f['offset']:>9} {f['bytes']:>7} {f['k']:>3}  {chunks}")
     if d["lost"]:
-        click.echo(f"lost frames: {d['lost']}", err=True)
+        from refcodec.bitstream.lost import format_lost
+
+        click.echo(f"lost frames {format_lost(d['lost'])}", err=True)

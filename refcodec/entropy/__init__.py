@@ -11,11 +11,12 @@ from refcodec.entropy.huffman import (
     huffman_encode,
     validate_code_lengths,
 )
+from refcodec.entropy.model_tables import EntropyTables
 from refcodec.entropy.raw import raw_pack, raw_unpack
 from refcodec.entropy.tables import fit_code_lengths, fit_context_lengths, fit_entropy_tables, symbol_counts
 
 __all__ = [
-    "BitReader", "BitWriter", "ContextCoder", "build_code_lengths", "canonical_codes", "context_coders",
+    "BitReader", "BitWriter", "ContextCoder", "EntropyTables", "build_code_lengths", "canonical_codes", "context_coders",
     "context_indices", "context_params", "decode_channel", "encode_channel", "fit_code_lengths",
     "fit_context_lengths", "fit_entropy_tables", "huffman_decode", "huffman_encode",
     "pack_codes", "raw_pack", "raw_unpack", "symbol_counts", "validate_code_lengths",

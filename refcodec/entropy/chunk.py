@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from refcodec.bitstream.container import Chunk
-from refcodec.bitstream.format import CHUNK_CTX_HUFFMAN, CHUNK_HUFFMAN, CHUNK_RAW, raw_chunk_length
+from refcodec.bitstream.format import CHUNK_CTX_HUFFMAN, CHUNK_HUFFMAN, CHUNK_MODE_NAMES, CHUNK_RAW, raw_chunk_length
 from refcodec.entropy.context import ContextCoder
 from refcodec.entropy.huffman import huffman_coded_bits, huffman_decode, huffman_encode
 from refcodec.entropy.raw import raw_pack, raw_unpack
@@ -51,6 +51,7 @@ def decode_channel(chunk: Chunk, bits: int, n: int, code_lengths: np.ndarray | N
             raise BitstreamError("huffman chunk but no entropy tables (the model has none)", "E_CHUNK")
         if not np.any(np.asarray(code_lengths)):
             raise BitstreamError("huffman chunk for a channel whose code table is empty", "E_CHUNK")
+        _check_min_length(chunk, n)
         sym = huffman_decode(chunk.data, code_lengths, n)
         if sym.size and int(sym.max()) >= (1 << bits):
             raise BitstreamError(f"decoded symbol {int(sym.max())} does not fit in {bits} bits", "E_CHUNK")
@@ -62,5 +63,15 @@ def decode_channel(chunk: Chunk, bits: int, n: int, code_lengths: np.ndarray | N
             raise BitstreamError("context chunk for a channel whose context tables are empty", "E_CHUNK")
         if width is None or width < 1 or n % width:
             raise BitstreamError(f"context chunk needs the latent width (n = {n}, width {width})", "E_CHUNK")
+        _check_min_length(chunk, n)
         return context.decode(chunk.data, n // width, width)
     raise BitstreamError(f"unknown chunk mode {chunk.mode}", "E_PACKET")
+
+
+def _check_min_length(chunk: Chunk, n: int) -> None:
+    """Every code is at least 1 bit: a coded chunk of fewer than n bits runs past its end (E_CHUNK, spec §6.2).
+    Checked before the decoder allocates its n-symbol output, so that memory is bounded by the chunk's bytes
+    (spec §10.2)."""
+    if len(chunk.data) * 8 < n:
+        raise BitstreamError(f"{CHUNK_MODE_NAMES[chunk.mode]} chunk of {len(chunk.data)} bytes ends before all "
+                             f"{n} symbols are decoded (every code is at least 1 bit)", "E_CHUNK")

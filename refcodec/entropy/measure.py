@@ -22,8 +22,9 @@ import numpy as np
 
 from refcodec.bitstream.format import CHUNK_RAW
 from refcodec.entropy.chunk import decode_channel, encode_channel
+from refcodec.paths import data_root
 
-DATASETS = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+DATASETS = data_root()  # refcodec.paths: $REFCODEC_DATA or ../shared/datasets
 
 
 def _symbols(model, folder: Path, size, limit: int | None):

@@ -1,7 +1,7 @@
 """Fitting the static per-channel Huffman tables, and the context tables (spec §6.6), on training
 symbols (not normative).
 
-The tables are part of the model file (refcodec.model.modelfile.EntropyTables). They must be
+The tables are part of the model file (refcodec.entropy.model_tables.EntropyTables). They must be
 fitted on training data only, never on the data being coded (the stream carries no table).
 Every count gets +1 (Laplace) so every symbol stays codable: a symbol unseen in training costs
 at most MAX_CODE_LENGTH bits instead of forcing the raw fallback. The context tables get +1 per
@@ -16,6 +16,7 @@ import numpy as np
 
 from refcodec.bitstream.format import MAX_CODE_LENGTH
 from refcodec.entropy.huffman import build_code_lengths
+from refcodec.entropy.model_tables import EntropyTables
 from refcodec.errors import InvalidArgumentError
 
 
@@ -91,9 +92,7 @@ def _check_fit_args(bits: int, max_len: int) -> None:
 def fit_entropy_tables(symbol_arrays: Iterable[np.ndarray], bits: int, max_len: int = MAX_CODE_LENGTH,
                        context: bool = True):
     """Plain (fit_code_lengths) and, with `context`, context tables (fit_context_lengths) wrapped in
-    refcodec.model.modelfile.EntropyTables (what a model stores). symbol arrays uint8 [h, w, C]."""
-    from refcodec.model.modelfile import EntropyTables
-
+    EntropyTables (refcodec.entropy.model_tables: what a model stores). symbol arrays uint8 [h, w, C]."""
     arrays = list(symbol_arrays)
     return EntropyTables(code_lengths=fit_code_lengths(arrays, bits, max_len),
                          context_lengths=fit_context_lengths(arrays, bits, max_len) if context else None)

@@ -40,6 +40,8 @@ from typing import Any
 import numpy as np
 
 from refcodec.bitstream.format import MAX_CODE_LENGTH
+from refcodec.entropy.context import context_params
+from refcodec.entropy.model_tables import EntropyTables  # noqa: F401 - part of the model file's API
 from refcodec.errors import InvalidArgumentError, ModelFileError
 from refcodec.io_utils import atomic_write
 from refcodec.kernels.params import ConvParams, PerChannelQuantParams, check_rounding
@@ -82,49 +84,6 @@ class ConvLayer:
 
     def quant_params(self) -> PerChannelQuantParams:
         return PerChannelQuantParams(self.multiplier, self.shift)
-
-
-@dataclass(frozen=True)
-class EntropyTables:
-    """Static canonical Huffman code lengths per channel: uint8 [C, 2^bits], 0 = symbol never coded; and
-    optionally the context tables (spec §6.6) uint8 [C, NCTX, 2^bits], NCTX = (min(2^bits, 16) + 1)^2."""
-
-    code_lengths: np.ndarray
-    context_lengths: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        cl = np.asarray(self.code_lengths)
-        if cl.dtype != np.uint8 or cl.ndim != 2:
-            raise InvalidArgumentError(f"code_lengths must be a 2-D uint8 array, got {cl.dtype}{cl.shape}")
-        if self.context_lengths is not None:
-            from refcodec.entropy.context import check_context_lengths
-
-            ctx = np.asarray(self.context_lengths)
-            bits = int(cl.shape[1]).bit_length() - 1
-            if cl.shape[1] != 1 << bits or not 1 <= bits <= 8:
-                raise InvalidArgumentError(f"code_lengths has {cl.shape[1]} symbols, not 2^bits for bits in [1, 8]")
-            if ctx.dtype != np.uint8 or ctx.ndim != 3 or ctx.shape[0] != cl.shape[0]:
-                raise InvalidArgumentError(
-                    f"context code lengths must be a 3-D uint8 array [{cl.shape[0]}, NCTX, {cl.shape[1]}], "
-                    f"got {ctx.dtype}{ctx.shape}")
-            check_context_lengths(ctx, bits)
-        if cl.size and int(cl.max()) > MAX_CODE_LENGTH:
-            raise InvalidArgumentError(f"code length {int(cl.max())} exceeds {MAX_CODE_LENGTH}")
-        for c, row in enumerate(cl):
-            used = row[row > 0].astype(np.int64)
-            kraft = int(np.sum(np.left_shift(1, MAX_CODE_LENGTH - used)))
-            if used.size and kraft > (1 << MAX_CODE_LENGTH):
-                raise InvalidArgumentError(
-                    f"channel {c} code lengths violate the Kraft inequality ({kraft} > 2^{MAX_CODE_LENGTH})")
-
-    @cached_property
-    def context_coders(self):
-        """One refcodec.entropy.context.ContextCoder per channel (built once per model), or None."""
-        if self.context_lengths is None:
-            return None
-        from refcodec.entropy.context import context_coders
-
-        return context_coders(self.context_lengths, int(self.code_lengths.shape[1]).bit_length() - 1)
 
 
 def make_layer(name: str, weights: np.ndarray, bias: np.ndarray, weight_scales: np.ndarray, input_scale: float,
@@ -312,6 +271,12 @@ def save_model(model: EncoderModel, path: str | os.PathLike) -> Path:
     return path
 
 
+MAX_HEADER_BYTES = 1 << 20
+"""Largest JSON header accepted (the bundled model's is 1.6 KB)."""
+NPY_HEADER_ALLOWANCE = 1 << 12
+"""Bytes a member may hold beyond its array data: the .npy magic and header (128 bytes as numpy writes it)."""
+
+
 def _arr(files: dict[str, np.ndarray], name: str, dtype: Any, path: Path) -> np.ndarray:
     if name not in files:
         raise ModelFileError(f"model file {path}: missing array '{name}'")
@@ -321,79 +286,192 @@ def _arr(files: dict[str, np.ndarray], name: str, dtype: Any, path: Path) -> np.
     return a
 
 
-def load_model(path: str | os.PathLike) -> EncoderModel:
-    """Load and validate a model file. Raises ModelFileError naming the problem; never executes code."""
+def expected_arrays(header: dict[str, Any]) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """name -> (dtype, shape) of every array a model file with this JSON header must hold (spec §4.1), the
+    header array itself excluded. Raises ModelFileError on a header that does not fix them."""
+    try:
+        bits = int(header["latent_quantizer"]["bits"])
+        tables = header["entropy"]["tables"]
+        ctx = header["entropy"].get("context_tables", False)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ModelFileError(f"malformed header ({type(e).__name__}: {e})") from None
+    if not 1 <= bits <= 8:
+        raise ModelFileError(f"latent quantizer bits {bits} outside [1, 8]")
+    if tables not in (True, False) or ctx not in (True, False) or (ctx and not tables):
+        raise ModelFileError(f"entropy.tables {tables!r} / entropy.context_tables {ctx!r} must be booleans "
+                             "(context tables only with tables)")
+    C = ENCODER_LAYERS[-1].out_channels
+    out: dict[str, tuple[str, tuple[int, ...]]] = {}
+    for spec in ENCODER_LAYERS:
+        O = spec.out_channels
+        out[f"{spec.name}.weights"] = ("|i1", (O, spec.kernel, spec.kernel, spec.in_channels))
+        for what, dt in (("bias", "<i4"), ("weight_scales", "<f4"), ("multiplier", "<i4"), ("shift", "<i4")):
+            out[f"{spec.name}.{what}"] = (dt, (O,))
+    out["lq.lo"] = ("<i4", (C,))
+    out["lq.mult"] = ("<i4", (C,))
+    out["lq.recon"] = ("<f4", (C, 1 << bits))
+    if tables:
+        out["entropy.code_lengths"] = ("|u1", (C, 1 << bits))
+    if ctx:
+        out["entropy.context_code_lengths"] = ("|u1", (C, context_params(bits)[2], 1 << bits))
+    return out
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dtype: str, shape: tuple[int, ...] | None,
+                 max_items: int) -> np.ndarray:
+    """One .npy member, checked before its data is read: declared size (zip directory), then the .npy
+    header's dtype and shape (`shape` None: 1-D of at most max_items)."""
+    nbytes = np.dtype(dtype).itemsize * (int(np.prod(shape)) if shape is not None else max_items)
+    if info.file_size > nbytes + NPY_HEADER_ALLOWANCE:
+        raise ModelFileError(f"member '{info.filename}' declares {info.file_size} bytes, more than its array "
+                             f"needs ({nbytes} + {NPY_HEADER_ALLOWANCE})")
+    with zf.open(info) as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                got_shape, fortran, got_dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                got_shape, fortran, got_dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f".npy format version {version}")
+        except ValueError as e:
+            raise ModelFileError(f"member '{info.filename}' is not a valid .npy: {e}") from None
+        if got_dtype.hasobject:
+            raise ModelFileError(f"array '{info.filename[:-4]}' holds pickled object data, which refcodec never loads")
+        if got_dtype.str != np.dtype(dtype).str or fortran:
+            raise ModelFileError(f"array '{info.filename[:-4]}' has dtype {got_dtype} ({got_dtype.str})"
+                                 f"{' in Fortran order' if fortran else ''}, expected {np.dtype(dtype)} "
+                                 f"({np.dtype(dtype).str})")
+        ok = (tuple(got_shape) == shape) if shape is not None else (len(got_shape) == 1 and got_shape[0] <= max_items)
+        if not ok:
+            raise ModelFileError(f"array '{info.filename[:-4]}' has shape {tuple(got_shape)}, expected "
+                                 f"{shape if shape is not None else f'[n <= {max_items}]'}")
+        count = int(np.prod(got_shape))
+        data = f.read(count * got_dtype.itemsize + 1)
+    if len(data) != count * got_dtype.itemsize:
+        raise ModelFileError(f"array '{info.filename[:-4]}' holds {len(data)} data bytes, its shape needs "
+                             f"{count * got_dtype.itemsize}")
+    return np.frombuffer(data, dtype=got_dtype).reshape(got_shape).copy()
+
+
+def read_model_arrays(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(JSON header, arrays) of a model file, every member's declared size, dtype and shape checked against the
+    spec §4.1 layout before it is read (a zip member declaring gigabytes is rejected unread); never unpickles."""
     path = Path(path)
     try:
         size = path.stat().st_size
     except OSError as e:
         raise ModelFileError(f"cannot read model file {path}: {e.strerror or e}") from None
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"model file {path} is not a valid .npz (not a zip archive)")
     if size > MAX_MODEL_FILE_BYTES:
         raise ModelFileError(f"model file {path} is {size} bytes, over the {MAX_MODEL_FILE_BYTES}-byte limit")
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"model file {path} is not a valid .npz (not a zip archive)")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            files = {name: z[name] for name in z.files}
-    except ValueError as e:
-        if "pickle" in str(e):
-            raise ModelFileError(f"model file {path} is not a valid .npz: it holds pickled object data, "
-                                 "which refcodec never loads") from None
+        with zipfile.ZipFile(path) as zf:
+            members = {}
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy") or info.filename[:-4] in members:
+                    raise ModelFileError(f"model file {path}: unexpected member '{info.filename}'")
+                members[info.filename[:-4]] = info
+            if "header" not in members:
+                raise ModelFileError(f"model file {path}: missing array 'header'")
+            try:
+                raw = _read_member(zf, members["header"], "|u1", None, MAX_HEADER_BYTES)
+            except ModelFileError as e:
+                raise ModelFileError(f"model file {path}: {e}") from None
+            try:
+                header = json.loads(raw.tobytes().decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise ModelFileError(f"model file {path}: header is not valid JSON ({e})") from None
+            _check_format(header, path)
+            try:
+                layout = expected_arrays(header)
+            except ModelFileError as e:
+                raise ModelFileError(f"model file {path}: {e}") from None
+            extra = sorted(set(members) - set(layout) - {"header"})
+            if extra:
+                raise ModelFileError(f"model file {path}: unexpected array(s) {extra}")
+            arrays = {}
+            for name, (dtype, shape) in layout.items():
+                if name not in members:
+                    raise ModelFileError(f"model file {path}: missing array '{name}'")
+                try:
+                    arrays[name] = _read_member(zf, members[name], dtype, shape, 0)
+                except ModelFileError as e:
+                    raise ModelFileError(f"model file {path}: {e}") from None
+    except ModelFileError:
+        raise
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as e:
         raise ModelFileError(f"model file {path} is not a valid .npz: {str(e).splitlines()[0] if str(e) else e}") from None
-    except (OSError, zipfile.BadZipFile, EOFError) as e:
-        raise ModelFileError(f"model file {path} is not a valid .npz: {str(e).splitlines()[0] if str(e) else e}") from None
-    try:
-        header = json.loads(_arr(files, "header", np.uint8, path).tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelFileError(f"model file {path}: header is not valid JSON ({e})") from None
+    return header, arrays
+
+
+def _check_format(header: Any, path: Path) -> None:
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         raise ModelFileError(f"model file {path}: format is {header.get('format') if isinstance(header, dict) else header!r}, expected '{FORMAT_NAME}'")
     if header.get("version") != FORMAT_VERSION:
         raise ModelFileError(f"model file {path}: unsupported version {header.get('version')!r} (this build reads {FORMAT_VERSION})")
+    if not isinstance(header.get("model_id"), str):
+        raise ModelFileError(f"model file {path}: the header has no model_id (spec §4.1: it is required, and "
+                             "checked against the content)")
+
+
+def _layers_from(header: dict[str, Any], files: dict[str, np.ndarray], path: Path) -> list[ConvLayer]:
+    in_scale = float(header["input"]["scale"])
+    in_zp = int(header["input"]["zero_point"])
+    if (in_scale, in_zp) != (INPUT_SCALE, INPUT_ZERO_POINT):
+        raise ModelFileError(f"model file {path}: input quantization {(in_scale, in_zp)} is not pixel - 128")
+    layers = []
+    scale = in_scale
+    for lh in header["layers"]:
+        name = str(lh["name"])
+        layer = make_layer(name, _arr(files, f"{name}.weights", np.int8, path),
+                           _arr(files, f"{name}.bias", np.int32, path),
+                           _arr(files, f"{name}.weight_scales", np.float32, path), scale,
+                           float(lh["output_scale"]), int(lh["output_zero_point"]), int(lh["stride"]),
+                           str(lh["activation"]))
+        for what in ("multiplier", "shift"):
+            stored = _arr(files, f"{name}.{what}", np.int32, path)
+            if not np.array_equal(stored, getattr(layer, what)):
+                raise ModelFileError(f"model file {path}: {name}.{what} does not match QuantizeMultiplier of the scales")
+        if (int(lh["act_min"]), int(lh["act_max"])) != (layer.act_min, layer.act_max):
+            raise ModelFileError(f"model file {path}: {name} activation bounds {(lh['act_min'], lh['act_max'])} "
+                                 f"!= derived {(layer.act_min, layer.act_max)}")
+        layers.append(layer)
+        scale = layer.output_scale
+    return layers
+
+
+def _entropy_from(header: dict[str, Any], files: dict[str, np.ndarray], path: Path) -> EntropyTables | None:
+    if not header["entropy"]["tables"]:
+        return None
+    ctx = None
+    if header["entropy"].get("context_tables", False):
+        ctx = _arr(files, "entropy.context_code_lengths", np.uint8, path)
+    return EntropyTables(_arr(files, "entropy.code_lengths", np.uint8, path), ctx)
+
+
+def load_model(path: str | os.PathLike) -> EncoderModel:
+    """Load and validate a model file (spec §4.1). Raises ModelFileError naming the problem; never executes
+    code. The stored model_id is required and must equal the id computed from the content."""
+    path = Path(path)
+    header, files = read_model_arrays(path)
     try:
-        layers = []
-        in_scale = float(header["input"]["scale"])
-        in_zp = int(header["input"]["zero_point"])
-        if (in_scale, in_zp) != (INPUT_SCALE, INPUT_ZERO_POINT):
-            raise ModelFileError(f"model file {path}: input quantization {(in_scale, in_zp)} is not pixel - 128")
-        scale = in_scale
-        for lh in header["layers"]:
-            name = str(lh["name"])
-            layer = make_layer(name, _arr(files, f"{name}.weights", np.int8, path),
-                               _arr(files, f"{name}.bias", np.int32, path),
-                               _arr(files, f"{name}.weight_scales", np.float32, path), scale,
-                               float(lh["output_scale"]), int(lh["output_zero_point"]), int(lh["stride"]),
-                               str(lh["activation"]))
-            for what in ("multiplier", "shift"):
-                stored = _arr(files, f"{name}.{what}", np.int32, path)
-                if not np.array_equal(stored, getattr(layer, what)):
-                    raise ModelFileError(f"model file {path}: {name}.{what} does not match QuantizeMultiplier of the scales")
-            if (int(lh["act_min"]), int(lh["act_max"])) != (layer.act_min, layer.act_max):
-                raise ModelFileError(f"model file {path}: {name} activation bounds {(lh['act_min'], lh['act_max'])} "
-                                     f"!= derived {(layer.act_min, layer.act_max)}")
-            layers.append(layer)
-            scale = layer.output_scale
+        layers = _layers_from(header, files, path)
         lqh = header["latent_quantizer"]
         if int(lqh["shift"]) != LQ_SHIFT:
             raise ModelFileError(f"model file {path}: latent quantizer shift {lqh['shift']} != {LQ_SHIFT}")
         lq = LatentQuantizer(int(lqh["bits"]), _arr(files, "lq.lo", np.int32, path),
                              _arr(files, "lq.mult", np.int32, path), _arr(files, "lq.recon", np.float32, path))
-        entropy = None
-        if header["entropy"]["tables"]:
-            ctx = None
-            if header["entropy"].get("context_tables", False) is not False:
-                if header["entropy"]["context_tables"] is not True:
-                    raise ModelFileError(f"model file {path}: entropy.context_tables must be true when present")
-                ctx = _arr(files, "entropy.context_code_lengths", np.uint8, path)
-            entropy = EntropyTables(_arr(files, "entropy.code_lengths", np.uint8, path), ctx)
-        model = EncoderModel(tuple(layers), str(header["rounding"]), lq, entropy, dict(header.get("meta") or {}))
+        model = EncoderModel(tuple(layers), str(header["rounding"]), lq, _entropy_from(header, files, path),
+                             dict(header.get("meta") or {}))
     except ModelFileError:
         raise
     except InvalidArgumentError as e:
         raise ModelFileError(f"model file {path}: {e}") from None
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"model file {path}: malformed header ({type(e).__name__}: {e})") from None
-    stored_id = header.get("model_id")
-    if stored_id is not None and stored_id != model.model_id:
-        raise ModelFileError(f"model file {path}: content hash {model.model_id[:16]}... != stored id {str(stored_id)[:16]}...")
+    if header["model_id"] != model.model_id:
+        raise ModelFileError(f"model file {path}: content hash {model.model_id[:16]}... != stored id "
+                             f"{header['model_id'][:16]}...")
     return model

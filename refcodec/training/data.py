@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from refcodec.errors import InputFileError, InvalidArgumentError
+from refcodec.paths import train_dir
 
-DEFAULT_TRAIN_DIR = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "train"
+DEFAULT_TRAIN_DIR = train_dir()  # refcodec.paths: $REFCODEC_DATA/train or ../shared/datasets/train
 
 
 def list_images(folder: Path, limit: int | None = None) -> list[Path]:

@@ -46,6 +46,7 @@ from PIL import Image
 from refcodec.errors import InvalidArgumentError
 from refcodec.model.encoder import pad_to_multiple, run_encoder
 from refcodec.model.modelfile import EncoderModel, save_model
+from refcodec.paths import kodak_dir
 from refcodec.training.calibrate import (dequantize_latent, fit_latent_quantizer, fit_tables, int8_latents,
                                          with_quantizer)
 from refcodec.training.config import TrainConfig, get_config
@@ -54,7 +55,7 @@ from refcodec.training.msssim import ms_ssim
 from refcodec.training.nets import LATENT_CHANNELS, Decoder, Encoder
 from refcodec.training.train import load_checkpoint, save_checkpoint, tail_drop_mask
 
-KODAK_DIR = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "kodak"
+KODAK_DIR = kodak_dir()  # refcodec.paths
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 
 

@@ -39,6 +39,7 @@ from typing import Callable
 
 import numpy as np
 
+from refcodec.bitstream.crc import crc32
 from refcodec.bitstream.varint import decode_uvarint, encode_uvarint
 from refcodec.errors import InputFileError, InvalidArgumentError
 from refcodec.io_utils import atomic_write
@@ -53,13 +54,17 @@ for c >= k (spec sections 5 and 8.4)."""
 
 
 def kodak_dir() -> Path:
-    """../shared/datasets/kodak next to the checkout (evaluation images; crops only)."""
-    return Path(__file__).resolve().parents[3] / "shared" / "datasets" / "kodak"
+    """The Kodak folder of refcodec.paths (evaluation images; crops only)."""
+    from refcodec import paths
+
+    return paths.kodak_dir()
 
 
 def video_dir() -> Path:
-    """../shared/datasets/video next to the checkout (the clips the video vectors' frames come from)."""
-    return Path(__file__).resolve().parents[3] / "shared" / "datasets" / "video"
+    """The video folder of refcodec.paths (the clips the video vectors' frames come from)."""
+    from refcodec import paths
+
+    return paths.video_dir()
 
 
 @dataclass(frozen=True)
@@ -428,16 +433,6 @@ class InvalidCase:
     base: str = "huffman"  # the base stream: "huffman", "raw", "ctx" or "v1" (all made with INVALID_MODEL)
 
 
-def _crc(data: bytes) -> int:
-    import zlib
-
-    return zlib.crc32(data) & 0xFFFFFFFF
-
-
-def _uvarint(value: int) -> bytes:
-    return encode_uvarint(value)
-
-
 # Base streams (two 16x24 frames at 25/1 fps, frame_count 2) have a 37-byte version 2 header: magic 0, version 4,
 # flags 5, model_id 6..13, width 14, height 16, channels 18, bits 19, entropy_mode 20, fps_num 21, fps_den 25,
 # frame_count 29, header_crc 33. A v2 packet: sync "MF", frame_index varint, k u8, k varints (length << 2 | mode),
@@ -446,7 +441,7 @@ _V2_HEADER_CRC_AT = 33
 
 
 def _fix_header_crc(b: bytearray, crc_at: int = _V2_HEADER_CRC_AT) -> bytearray:
-    b[crc_at:crc_at + 4] = struct.pack("<I", _crc(bytes(b[:crc_at])))
+    b[crc_at:crc_at + 4] = struct.pack("<I", crc32(bytes(b[:crc_at])))
     return b
 
 
@@ -460,7 +455,7 @@ def _set_header(offset: int, fmt: str, value, fix_crc: bool = True) -> Callable[
 def _packet(index: bytes, k: int, entries: list[bytes], chunks: list[bytes], sync: bytes = b"MF") -> bytes:
     """A v2 packet from its raw parts (the varints as given, so overlong forms can be written) and its CRC."""
     body = sync + index + bytes([k]) + b"".join(entries) + b"".join(chunks)
-    return body + struct.pack("<I", _crc(body))
+    return body + struct.pack("<I", crc32(body))
 
 
 def _edit_packet(which: int, edit: Callable[[dict], None]) -> Callable[[bytearray, dict], bytearray]:
@@ -468,7 +463,7 @@ def _edit_packet(which: int, edit: Callable[[dict], None]) -> Callable[[bytearra
     (parts: index bytes, k, entries [bytes], chunks [bytes], sync); the packet CRC is recomputed."""
     def f(b: bytearray, info: dict) -> bytearray:
         pk = info["packets"][which]
-        parts = {"index": _uvarint(pk.frame_index), "k": pk.k, "sync": b"MF",
+        parts = {"index": encode_uvarint(pk.frame_index), "k": pk.k, "sync": b"MF",
                  "entries": [c.entry() for c in pk.chunks], "chunks": [c.data for c in pk.chunks]}
         edit(parts)
         start, end = info["offsets"][which], info["ends"][which]
@@ -478,7 +473,7 @@ def _edit_packet(which: int, edit: Callable[[dict], None]) -> Callable[[bytearra
 
 
 def _entry(length: int, mode: int) -> bytes:
-    return _uvarint(length << 2 | mode)
+    return encode_uvarint(length << 2 | mode)
 
 
 def _invalid_cases() -> list[InvalidCase]:

@@ -25,12 +25,12 @@ the mismatch pattern:
 from __future__ import annotations
 
 import struct
-import zlib
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from refcodec.bitstream.container import Chunk
+from refcodec.bitstream.crc import crc32, crc32_mpeg2
 from refcodec.bitstream.format import (
     ENTROPY_NAMES,
     MAGIC,
@@ -43,9 +43,9 @@ from refcodec.codec import encode_packet, stream_tables
 from refcodec.entropy.chunk import decode_channel
 from refcodec.errors import BitstreamError, InvalidArgumentError
 from refcodec.kernels.params import ConvParams
-from refcodec.model.encoder import pad_to_multiple, run_encoder
+from refcodec.model.encoder import pad_to_multiple, rgb_to_int8, run_encoder
 from refcodec.model.modelfile import EncoderModel
-from refcodec.model.topology import TENSOR_NAMES
+from refcodec.model.topology import TENSOR_NAMES, same_padding
 from refcodec.bitstream.header import StreamHeader
 from refcodec.verify.stream_split import HEADER_FIELDS, header_fields, split_packet
 from refcodec.verify.dumps import DUMP_NAMES, dump_dtype, frame_dirs, read_dump
@@ -137,10 +137,10 @@ def _variant_layer(model: EncoderModel, index: int, x: np.ndarray, rounding: str
 
     layer = model.layers[index]
     h, w = x.shape[:2]
-    # geometry of this layer alone: padding only depends on its own input size
-    total_h = max((-(-h // layer.stride) - 1) * layer.stride + layer.kernel - h, 0)
-    total_w = max((-(-w // layer.stride) - 1) * layer.stride + layer.kernel - w, 0)
-    top, left = total_h // 2, total_w // 2
+    # geometry of this layer alone: padding only depends on its own input size (TFLite SAME, spec §4.2)
+    _, top, bottom = same_padding(h, layer.kernel, layer.stride)
+    _, left, right = same_padding(w, layer.kernel, layer.stride)
+    total_h, total_w = top + bottom, left + right
     if pad_mode == "swapped":
         top, left = total_h - top, total_w - left
     params = model.conv_params(8, 8)[index]  # offsets and bounds (padding replaced below)
@@ -155,8 +155,7 @@ def _variant_layer(model: EncoderModel, index: int, x: np.ndarray, rounding: str
 
 
 def _variant_symbols(model: EncoderModel, rgb: np.ndarray, rounding: str, pad_mode: str) -> np.ndarray:
-    x = pad_to_multiple(rgb).astype(np.int16) - 128
-    x = x.astype(np.int8)
+    x = rgb_to_int8(pad_to_multiple(rgb))
     for i in range(len(model.layers)):
         x = _variant_layer(model, i, x, rounding, pad_mode)
     return model.latent_quantizer.quantize(x)
@@ -282,25 +281,15 @@ def compare_layers(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
 
 # --- stream ----------------------------------------------------------------------------------------------
 
-def _crc_mpeg2(data: bytes) -> int:
-    """CRC-32/MPEG-2 (non-reflected, init 0xFFFFFFFF, no final XOR): what a fixed STM32F1 CRC unit computes."""
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b << 24
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x04C11DB7) & 0xFFFFFFFF if crc & 0x80000000 else (crc << 1) & 0xFFFFFFFF
-    return crc
-
-
 def crc_variant(data: bytes, got: int) -> str | None:
     """Name the CRC-32 variant that gives `got` over `data`, if it is one of the usual mistakes."""
-    good = zlib.crc32(data) & 0xFFFFFFFF
+    good = crc32(data)
     variants = {
         "without the final XOR 0xFFFFFFFF": good ^ 0xFFFFFFFF,
-        "with initial value 0 instead of 0xFFFFFFFF": zlib.crc32(data, 0xFFFFFFFF) & 0xFFFFFFFF,
-        "with initial value 0 and no final XOR": (zlib.crc32(data, 0xFFFFFFFF) ^ 0xFFFFFFFF) & 0xFFFFFFFF,
+        "with initial value 0 instead of 0xFFFFFFFF": crc32(data, 0xFFFFFFFF),
+        "with initial value 0 and no final XOR": crc32(data, 0xFFFFFFFF) ^ 0xFFFFFFFF,
         "stored big-endian": struct.unpack("<I", struct.pack(">I", good))[0],
-        "CRC-32/MPEG-2 (non-reflected; e.g. an STM32F1 CRC unit)": _crc_mpeg2(data),
+        "CRC-32/MPEG-2 (non-reflected; e.g. an STM32F1 CRC unit)": crc32_mpeg2(data),
     }
     for words, value in variants.items():
         if value == got:
@@ -314,43 +303,39 @@ def _fmt(v: object) -> str:
     return str(v)
 
 
-def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dict[str, np.ndarray]], got: bytes,
-                   report: VerifyReport, channels: int | list[int] | None = None, entropy: str | None = None) -> None:
-    """Compare the firmware's stream with the reference stream for the same frames (spec section 7).
-    channels: k of every frame, or a list of one k per frame, or None (each packet's own k)."""
-    lq = model.latent_quantizer
-    n_frames = len(frames)
-    h, w = frames[0].shape[:2]
-    gf = header_fields(got)
-    if gf is None or gf["magic"] != MAGIC:
-        what = "is shorter than its header" if gf is None else f"starts with {gf['magic']!r}, not {MAGIC!r}"
-        report.diagnoses.append(Diagnosis("container", f"the firmware's stream {what} (spec section 7.1)"))
-        report.stream = {"expected_bytes": 0, "got_bytes": len(got), "mismatching_bytes": len(got) or 1}
-        return
+def _stream_mode(model: EncoderModel, got_mode: int, entropy: str | None) -> int:
+    """The entropy_mode to compare against: the one asked for, else the firmware's own when legal for the model,
+    else the best the model allows (huffman or raw)."""
     legal = {STREAM_ENTROPY_RAW: True, STREAM_ENTROPY_HUFFMAN: model.entropy is not None,
              STREAM_ENTROPY_CTX: model.has_context_tables}
     if entropy is not None:
         mode = {v: k for k, v in ENTROPY_NAMES.items()}[entropy]
-    elif legal.get(int(gf["entropy_mode"]), False):
-        mode = int(gf["entropy_mode"])
+    elif legal.get(got_mode, False):
+        mode = got_mode
     else:
         mode = STREAM_ENTROPY_HUFFMAN if model.entropy is not None else STREAM_ENTROPY_RAW
     if not legal[mode]:
         raise InvalidArgumentError(f"entropy mode '{ENTROPY_NAMES[mode]}' needs a model with "
                                    f"{'context' if mode == STREAM_ENTROPY_CTX else 'entropy'} tables; this one has none")
-    codes, context = stream_tables(model, mode)
+    return mode
+
+
+def _compare_header(model: EncoderModel, frames: list[np.ndarray], got: bytes, gf: dict, mode: int,
+                    report: VerifyReport) -> bytes:
+    """Diagnose the firmware's stream header against the reference's; return the reference header bytes."""
+    lq = model.latent_quantizer
+    h, w = frames[0].shape[:2]
     fps_num, fps_den = gf["fps_num"], gf["fps_den"]
     if not (fps_num and fps_den):  # absent, or illegal (0): compare against a header without timing
         fps_num = fps_den = None
     # absent (a live stream) and the true count are both right; otherwise expect the reference encoder's rule
-    if gf["frame_count"] is None or gf["frame_count"] == n_frames:
+    if gf["frame_count"] is None or gf["frame_count"] == len(frames):
         frame_count = int(gf["frame_count"] or 0)
     else:
-        frame_count = n_frames if n_frames > 1 else 0
+        frame_count = len(frames) if len(frames) > 1 else 0
     exp_header = StreamHeader(model.model_id_bytes, w, h, lq.channels, int(lq.bits), mode, fps_num, fps_den,
                               frame_count).pack()
     ef = header_fields(exp_header)
-    expected = bytearray(exp_header)
     wrong = [(k, ef[k], gf[k]) for k in HEADER_FIELDS if ef[k] != gf[k]]
     for name, e, g in wrong:
         report.diagnoses.append(Diagnosis("container", f"stream header field {name} is {_fmt(g)}, expected {_fmt(e)} "
@@ -361,9 +346,70 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
                                           f"0x{ef['header_crc']:08x}" + (f": the firmware computes CRC-32 {variant}"
                                                                           if variant else "") +
                                           " (spec section 7.3: reflected 0xEDB88320, init and final XOR 0xFFFFFFFF)"))
+    return exp_header
+
+
+def _compare_chunks(model: EncoderModel, f: int, ref_sym: np.ndarray, pkt, gp: dict, k: int, codes, context,
+                    report: VerifyReport) -> int:
+    """Compare the chunks of frame f's packet; return the number of wrong symbols (an undecodable chunk counts 1)."""
+    bits = int(model.latent_quantizer.bits)
+    sym_bad = 0
+    for c in range(k):
+        exp_chunk = pkt.chunks[c]
+        if gp["modes"][c] == exp_chunk.mode and gp["chunks"][c] == exp_chunk.data:
+            continue
+        try:
+            sym = decode_channel(Chunk(gp["modes"][c], gp["chunks"][c]), bits, ref_sym.shape[0] * ref_sym.shape[1],
+                                 codes[c] if codes is not None else None,
+                                 context[c] if context is not None else None, ref_sym.shape[1])
+        except BitstreamError as e:
+            report.diagnoses.append(Diagnosis("entropy", f"channel {c} chunk does not decode: {e} (spec section 6)",
+                                              f, "symbols"))
+            sym_bad += 1
+            continue
+        sym = sym.reshape(ref_sym.shape[:2])
+        bad = sym != ref_sym[..., c]
+        if bad.any():
+            sym_bad += int(bad.sum())
+            if report.first_mismatch is None:
+                y, x = (int(v) for v in np.argwhere(bad)[0])
+                report.first_mismatch = Mismatch(f, "symbols", c, y, x, int(ref_sym[y, x, c]), int(sym[y, x]))
+        else:
+            why = (f"is coded as mode {gp['modes'][c]}, the reference encoder rule (spec section 6.4) gives "
+                   f"mode {exp_chunk.mode}" if gp["modes"][c] != exp_chunk.mode else
+                   "decodes to the right symbols but its bytes differ (bit order or padding, spec section 6.1)")
+            report.diagnoses.append(Diagnosis("entropy", f"channel {c} chunk {why}", f, "symbols"))
+    return sym_bad
+
+
+def _crc_only_diagnosis(crc_only: list[tuple[int, bytes]]) -> Diagnosis:
+    f, pk = crc_only[0]
+    variant = crc_variant(pk[:-4], struct.unpack("<I", pk[-4:])[0])
+    return Diagnosis(
+        "crc", f"the packet CRC of {len(crc_only)} frame(s) differs while every other byte matches" +
+        (f": the firmware computes CRC-32 {variant}" if variant else "") +
+        " (spec section 7.3: reflected 0xEDB88320, init and final XOR 0xFFFFFFFF, over the packet from its sync "
+        "to the byte before the CRC)", f)
+
+
+def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dict[str, np.ndarray]], got: bytes,
+                   report: VerifyReport, channels: int | list[int] | None = None, entropy: str | None = None) -> None:
+    """Compare the firmware's stream with the reference stream for the same frames (spec section 7): the header
+    (_compare_header), then packet by packet its fields, chunks (_compare_chunks) and CRC.
+    channels: k of every frame, or a list of one k per frame, or None (each packet's own k)."""
+    lq = model.latent_quantizer
+    gf = header_fields(got)
+    if gf is None or gf["magic"] != MAGIC:
+        what = "is shorter than its header" if gf is None else f"starts with {gf['magic']!r}, not {MAGIC!r}"
+        report.diagnoses.append(Diagnosis("container", f"the firmware's stream {what} (spec section 7.1)"))
+        report.stream = {"expected_bytes": 0, "got_bytes": len(got), "mismatching_bytes": len(got) or 1}
+        return
+    mode = _stream_mode(model, int(gf["entropy_mode"]), entropy)
+    codes, context = stream_tables(model, mode)
+    expected = bytearray(_compare_header(model, frames, got, gf, mode, report))
     pos = int(gf["size"])
     crc_only = []
-    for f in range(n_frames):
+    for f in range(len(frames)):
         ref_sym = refs[f]["symbols"]
         gp = split_packet(got, pos)
         if isinstance(channels, (list, tuple)):
@@ -386,32 +432,7 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
                 "container", f"packet at offset {gp['start']}: sync {gp['sync']!r}, frame_index {gp['frame_index']}, "
                 f"k {gp['k']}; expected {PACKET_SYNC_V2!r}, {f}, {k} (spec section 7.2)", f))
             continue
-        sym_bad = 0
-        for c in range(k):
-            exp_chunk = pkt.chunks[c]
-            if gp["modes"][c] == exp_chunk.mode and gp["chunks"][c] == exp_chunk.data:
-                continue
-            try:
-                sym = decode_channel(Chunk(gp["modes"][c], gp["chunks"][c]), int(lq.bits),
-                                     ref_sym.shape[0] * ref_sym.shape[1], codes[c] if codes is not None else None,
-                                     context[c] if context is not None else None, ref_sym.shape[1])
-            except BitstreamError as e:
-                report.diagnoses.append(Diagnosis("entropy", f"channel {c} chunk does not decode: {e} (spec section 6)",
-                                                  f, "symbols"))
-                sym_bad += 1
-                continue
-            sym = sym.reshape(ref_sym.shape[:2])
-            bad = sym != ref_sym[..., c]
-            if bad.any():
-                sym_bad += int(bad.sum())
-                if report.first_mismatch is None:
-                    y, x = (int(v) for v in np.argwhere(bad)[0])
-                    report.first_mismatch = Mismatch(f, "symbols", c, y, x, int(ref_sym[y, x, c]), int(sym[y, x]))
-            else:
-                why = (f"is coded as mode {gp['modes'][c]}, the reference encoder rule (spec section 6.4) gives "
-                       f"mode {exp_chunk.mode}" if gp["modes"][c] != exp_chunk.mode else
-                       "decodes to the right symbols but its bytes differ (bit order or padding, spec section 6.1)")
-                report.diagnoses.append(Diagnosis("entropy", f"channel {c} chunk {why}", f, "symbols"))
+        sym_bad = _compare_chunks(model, f, ref_sym, pkt, gp, k, codes, context, report)
         if sym_bad:
             if not any(d.frame == f and d.layer != "symbols" for d in report.diagnoses):  # dumps explain it already
                 report.diagnoses.append(_diagnose_symbols(model, f, frames[f], gp, k, codes, context, sym_bad))
@@ -419,13 +440,7 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
         if got_pkt[:-4] == exp_pkt[:-4]:
             crc_only.append((f, got_pkt))
     if crc_only:
-        f, pk = crc_only[0]
-        variant = crc_variant(pk[:-4], struct.unpack("<I", pk[-4:])[0])
-        report.diagnoses.append(Diagnosis(
-            "crc", f"the packet CRC of {len(crc_only)} frame(s) differs while every other byte matches" +
-            (f": the firmware computes CRC-32 {variant}" if variant else "") +
-            " (spec section 7.3: reflected 0xEDB88320, init and final XOR 0xFFFFFFFF, over the packet from its sync "
-            "to the byte before the CRC)", f))
+        report.diagnoses.append(_crc_only_diagnosis(crc_only))
     if pos < len(got) and not any(d.area == "container" for d in report.diagnoses):
         report.diagnoses.append(Diagnosis("container", f"{len(got) - pos} bytes after the last expected packet "
                                           f"(offset {pos}; spec section 7.4)"))

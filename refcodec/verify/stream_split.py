@@ -10,9 +10,9 @@ from refcodec.bitstream.format import (
     CHUNK_MODE_BITS_V2,
     HEADER_FLAG_FRAME_COUNT,
     HEADER_FLAG_TIMING,
-    VARINT_MAX_BYTES,
 )
 from refcodec.bitstream.header import HEADER_STRUCT_V2, header_size_v2
+from refcodec.bitstream.varint import read_uvarint_lenient
 
 HEADER_FIELDS = ("magic", "version", "flags", "model_id", "width", "height", "channels", "bits", "entropy_mode",
                  "fps_num", "fps_den", "frame_count")
@@ -39,24 +39,13 @@ def header_fields(data: bytes) -> dict[str, object] | None:
     return fields
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int] | None:
-    value = 0
-    for i in range(VARINT_MAX_BYTES):
-        if pos + i >= len(data):
-            return None
-        value |= (data[pos + i] & 0x7F) << (7 * i)
-        if not data[pos + i] & 0x80:
-            return value, pos + i + 1
-    return None
-
-
 def split_packet(data: bytes, pos: int) -> dict | None:
     """The v2 packet at `pos` split into sync, frame_index, k, modes, chunks, crc (no checks)."""
     start = pos
     if len(data) - pos < 4:
         return None
     sync = data[pos:pos + 2]
-    got = _varint(data, pos + 2)
+    got = read_uvarint_lenient(data, pos + 2)
     if got is None or got[1] >= len(data):
         return None
     index, pos = got
@@ -64,7 +53,7 @@ def split_packet(data: bytes, pos: int) -> dict | None:
     pos += 1
     modes, lengths = [], []
     for _ in range(k):
-        got = _varint(data, pos)
+        got = read_uvarint_lenient(data, pos)
         if got is None:
             return None
         value, pos = got
