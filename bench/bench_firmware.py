@@ -43,8 +43,9 @@ from refcodec.firmware.qemu import CORES, CPU_HZ, build_arm_firmware, missing_to
 from refcodec.io_utils import atomic_write  # noqa: E402
 from refcodec.media.resize import resize_frame  # noqa: E402
 from refcodec.model.registry import resolve_model  # noqa: E402
+from refcodec.paths import kodak_dir  # noqa: E402
 
-KODAK = ROOT.parent / "shared" / "datasets" / "kodak" / "kodim23.png"
+KODAK = kodak_dir() / "kodim23.png"
 SIZES = ((224, 224), (640, 480))
 STAGES = ("conv1", "conv2", "conv3", "quant", "entropy")
 
