@@ -49,11 +49,11 @@ DEMO_IN := vectors/kodim23_224/input.png
 demo: install
 	mkdir -p demo-out
 	$(BIN)/refcodec plan --size 224x224
-	$(BIN)/refcodec encode $(DEMO_IN) -o demo-out/example.mcuc --dump-layers demo-out/layers
+	$(BIN)/refcodec encode $(DEMO_IN) -o demo-out/example.mcuc --dump-layers demo-out/layers --force
 	$(BIN)/refcodec info demo-out/example.mcuc
-	$(BIN)/refcodec truncate demo-out/example.mcuc -o demo-out/example-k4.mcuc --channels 4
-	$(BIN)/refcodec decode demo-out/example.mcuc -o demo-out/example-k12.png
-	$(BIN)/refcodec decode demo-out/example-k4.mcuc -o demo-out/example-k4.png
+	$(BIN)/refcodec truncate demo-out/example.mcuc -o demo-out/example-k4.mcuc --channels 4 --force
+	$(BIN)/refcodec decode demo-out/example.mcuc -o demo-out/example-k12.png --force
+	$(BIN)/refcodec decode demo-out/example-k4.mcuc -o demo-out/example-k4.png --force
 	@echo "demo: streams, layer dumps and decoded PNGs in demo-out/"
 
 clean:
