@@ -47,14 +47,14 @@ def decode(input_path: str, output: str, model_path: str | None, decoder_path: s
     def warn(msg: str) -> None:
         click.echo(f"refcodec: warning: {msg}", err=True)
 
-    kind = output_kind(output)  # reject an unsupported output before any work
+    check_output(output, [input_path], force, "pictures")  # before any work (refcodec.cli.outputs)
+    kind = output_kind(output)
     if as_json and kind == "stdout":
         raise InvalidArgumentError("--json prints on stdout, which -o - already uses")
     if names_from is not None and kind != "folder":
         raise InvalidArgumentError("--names applies to a folder output only")
     if channels is not None and channels < 0:
         raise InvalidArgumentError(f"--channels {channels} must be >= 0")
-    check_output(output, [input_path], force, "pictures")
     data = read_stream_file(input_path)
     model = resolve_model(model_path)
     ds = decode_symbols(data, model, keep_going=keep_going)

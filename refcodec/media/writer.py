@@ -81,7 +81,8 @@ def _ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def _write_video(tmp: Path, frames: Iterable[np.ndarray], fps: tuple[int, int], codec: str, crf: int) -> int:
+def _write_video(tmp: Path, frames: Iterable[np.ndarray], fps: tuple[int, int], codec: str, crf: int,
+                 shown: Path) -> int:
     """Pipe raw RGB frames to an ffmpeg process writing `tmp`; its exit status is checked."""
     it = iter(frames)
     first = next(it, None)
@@ -125,7 +126,7 @@ def _write_video(tmp: Path, frames: Iterable[np.ndarray], fps: tuple[int, int], 
     if rc != 0 or broken is not None:
         lines = [ln for ln in err.strip().splitlines() if ln.strip()]
         why = lines[-1] if lines else f"ffmpeg exited with status {rc}"
-        raise OutputFileError(f"cannot write video '{tmp.name}': {why}")
+        raise OutputFileError(f"cannot write video '{shown}': {why}")
     return n
 
 
@@ -136,7 +137,10 @@ def _write_folder(p: Path, frames: Iterable[np.ndarray], names: Sequence[str] | 
             if names is not None and n >= len(names):
                 raise InvalidArgumentError(f"{len(names)} names for more frames than that")
             name = names[n] if names is not None else f"frame_{n:06d}.png"
-            write_png(tmp / name, fr)
+            try:
+                write_png(tmp / name, fr)
+            except OutputFileError as exc:  # name the file the user asked for, not the temporary folder
+                raise OutputFileError(str(exc).replace(str(tmp), str(p))) from None
             n += 1
     return n
 
@@ -178,4 +182,4 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], fps: tup
     if not 0 <= crf <= 51:
         raise InvalidArgumentError(f"--crf {crf} outside [0, 51]")
     with atomic_path(p) as tmp:
-        return _write_video(tmp, frames, rate, VIDEO_OUT_CODECS[p.suffix.lower()], crf)
+        return _write_video(tmp, frames, rate, VIDEO_OUT_CODECS[p.suffix.lower()], crf, p)
