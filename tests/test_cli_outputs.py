@@ -445,3 +445,15 @@ def test_mp4_quality_setting(tmp_path):
         sizes[crf] = p.stat().st_size
         assert len(list(open_media(p).frames)) == 6
     assert sizes[10] > sizes[writer.DEFAULT_CRF] > sizes[30]
+
+
+def test_spec_chunk_crc_figures_come_from_the_bench_result():
+    """SPEC §8.3's per-chunk CRC figures are those of bench/results/chunk_crc.json (python bench/bench_chunk_crc.py)."""
+    res = json.loads((REPO / "bench" / "results" / "chunk_crc.json").read_text())
+    rows = {r["k"]: r for r in res["rows"]}
+    spec = (REPO / "bitstream_spec" / "SPEC.md").read_text()
+    sec = spec[spec.index("**Why a damaged packet is dropped whole.**"):spec.index("### 8.4")]
+    for text in (f"{rows[12]['packet_bytes']:,}", f"{rows[12]['stream_bytes']:,}",
+                 f"({rows[12]['crc32_pct_of_stream']} %", f"{rows[1]['crc32_pct_of_stream']} % at k = 1",
+                 f"({rows[12]['crc16_pct_of_stream']} %", f"{rows[1]['crc16_pct_of_stream']} % at k = 1"):
+        assert text in sec, text
