@@ -42,8 +42,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def clean_stale_temps(folder: str | os.PathLike) -> list[str]:
-    """Remove the refcodec temporaries in `folder` left by processes that no longer run; returns their names."""
+_cleaned: set[str] = set()
+
+
+def clean_stale_temps(folder: str | os.PathLike, once: bool = False) -> list[str]:
+    """Remove the refcodec temporaries in `folder` left by processes that no longer run; returns their names.
+    once: skip a folder this process has already cleaned (atomic writes of many files into one folder)."""
+    key = os.path.abspath(folder)
+    if once and key in _cleaned:
+        return []
+    _cleaned.add(key)
     removed = []
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
@@ -94,7 +102,7 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     """
     dest = Path(path)
     folder = _folder_of(dest)
-    clean_stale_temps(folder)
+    clean_stale_temps(folder, once=True)
     sfx = dest.suffix if suffix is None else suffix
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.{os.getpid()}.", suffix=f"{TEMP_MARK}{sfx}", dir=folder)

@@ -236,12 +236,12 @@ def test_folder_output_is_written_then_renamed(tmp_path, stream3, monkeypatch):
     real = writer.write_png
     calls = []
 
-    def spy(path, frame):
+    def spy(path, frame, **kw):
         calls.append(Path(path))
         assert not (tmp_path / "frames").exists()  # nothing at the target while writing
         if len(calls) == 3:
             raise OSError(errno.EIO, "Input/output error")
-        real(path, frame)
+        real(path, frame, **kw)
 
     monkeypatch.setattr(writer, "write_png", spy)
     fails(8, "decode", stream3, "-o", tmp_path / "frames", match="Input/output error")

@@ -118,7 +118,7 @@ def test_cli_keep_going_warns_with_the_class(tmp_path):
     src.write_bytes((INVALID / case["file"]).read_bytes())
     out = tmp_path / "out.png"
     result = CliRunner().invoke(cli, ["decode", str(src), "-o", str(out), "--model", str(MODEL_PATH),
-                                      "--keep-going", "--json"])
+                                      "--keep-going", "--json", "--any-decoder"])  # no decoder of MODEL_PATH
     assert result.exit_code == 0, result.stderr
     assert "[E_CRC]" in result.stderr and "lost frames [0]" in result.stderr
     rep = json.loads(result.stdout)

@@ -64,15 +64,25 @@ def stored_size(width: int, height: int, kind: str) -> tuple[int, int]:
     return width, height
 
 
-def write_png(path, frame: np.ndarray) -> None:
-    """One PNG, atomically, through Pillow into a file we own (so a full disk raises here, once)."""
+def write_png(path, frame: np.ndarray, atomic: bool = True) -> None:
+    """One PNG through Pillow into a file we own (so a full disk raises here, once); atomically (temp + rename)
+    unless `atomic` is False (a file inside a temporary output folder, renamed as a whole)."""
     from PIL import Image
 
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
+    def save(target) -> None:
+        with open(target, "wb") as f:
             Image.fromarray(to_uint8(frame)).save(f, format="PNG")
             f.flush()
             os.fsync(f.fileno())
+
+    if not atomic:
+        try:
+            save(path)
+        except OSError as exc:
+            raise OutputFileError(f"cannot write '{path}': {exc.strerror or exc}") from None
+        return
+    with atomic_path(path) as tmp:
+        save(tmp)
 
 
 def _ffmpeg_exe() -> str:
@@ -138,7 +148,7 @@ def _write_folder(p: Path, frames: Iterable[np.ndarray], names: Sequence[str] | 
                 raise InvalidArgumentError(f"{len(names)} names for more frames than that")
             name = names[n] if names is not None else f"frame_{n:06d}.png"
             try:
-                write_png(tmp / name, fr)
+                write_png(tmp / name, fr, atomic=False)
             except OutputFileError as exc:  # name the file the user asked for, not the temporary folder
                 raise OutputFileError(str(exc).replace(str(tmp), str(p))) from None
             n += 1
