@@ -129,9 +129,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
 def atomic_dir(path: str | os.PathLike, replace: bool = False) -> Iterator[Path]:
     """Yield a temporary folder next to `path`; on success it is renamed onto `path`.
 
-    An existing empty folder at `path` is replaced; an existing non-empty one only when `replace` (the old
-    folder is renamed aside first and removed after the new one is in place), else OutputFileError. On any
-    exception the temporary folder and what it holds are removed.
+    An existing empty folder at `path` is replaced; into an existing non-empty one, only when `replace`, the
+    new files are renamed one by one (replacing files of the same names, keeping the others), else
+    OutputFileError. On any exception the temporary folder and what it holds are removed.
     """
     dest = Path(path)
     folder = _folder_of(dest)
@@ -167,10 +167,11 @@ def _move_dir_into_place(tmp: Path, dest: Path, replace: bool) -> None:
             raise
     if not replace:
         raise OutputFileError(f"output folder '{dest}' exists and is not empty; use --force to replace it")
-    old = dest.parent / f".{dest.name}.{os.getpid()}.old{TEMP_MARK}"
-    os.rename(dest, old)
-    os.rename(tmp, dest)
-    shutil.rmtree(old, ignore_errors=True)
+    # --force into a non-empty folder: the new files replace those of the same names, one atomic rename each;
+    # the folder's other files are left alone (never delete what the user did not ask to replace)
+    for entry in sorted(os.listdir(tmp)):
+        os.replace(tmp / entry, dest / entry)
+    os.rmdir(tmp)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:

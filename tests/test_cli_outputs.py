@@ -106,7 +106,9 @@ def test_no_clobber_by_default_force_overwrites(tmp_path, png):
     (d / "keep.txt").write_text("mine")
     fails(8, "decode", s, "-o", d, match="not empty")
     assert entries(d) == ["keep.txt"]
-    assert run("decode", s, "-o", d, "--force").exit_code == 0 and entries(d) == ["frame_000000.png"]
+    # --force adds the frames (replacing files of the same names) and never deletes the user's other files
+    assert run("decode", s, "-o", d, "--force").exit_code == 0 and entries(d) == ["frame_000000.png", "keep.txt"]
+    assert run("decode", s, "-o", d, "--force").exit_code == 0 and entries(d) == ["frame_000000.png", "keep.txt"]
 
 
 # ---- item 4: output problems before the work ---------------------------------------------------------------

@@ -6,7 +6,8 @@
 - A stream output (encode, truncate) may not carry a picture or video suffix, and a decode output may not be
   named .mcuc (exit 2).
 - No clobbering by default: an existing output file (or a non-empty output folder) is refused unless
-  --force (exit 8, OutputFileError), like ffmpeg without -y or `cp -n`.
+  --force (exit 8, OutputFileError), like ffmpeg without -y or `cp -n`. --force into a non-empty folder
+  replaces the files of the same names and keeps the others.
 - The output's folder must exist and accept a new file (tried for real: read-only folders and mounts fail
   here, exit 8), so a long encode or decode does not end in an error.
 """
