@@ -157,3 +157,27 @@ def test_cut_video_is_reported(tmp_path):
     assert len(src.notes) == 1 and f"ended after {n} frames" in src.notes[0] and "cut" in src.notes[0]
     src = open_media(tmp_path / "cut.mp4", max_frames=5)  # stopping early is not a cut file
     assert len(list(src.frames)) == 5 and src.notes == []
+
+
+def test_phone_jpeg_orientation_and_the_cli_says_what_it_did(tmp_path):
+    from click.testing import CliRunner
+
+    from refcodec.cli.main import cli
+
+    stored = smooth(32, 48)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display", as phones write portrait photos
+    Image.fromarray(stored).save(tmp_path / "phone.jpg", quality=95, exif=exif)
+    got = read_image(tmp_path / "phone.jpg").astype(int)
+    assert got.shape == (48, 32, 3) and np.abs(got - np.rot90(stored, -1)).mean() < 3
+    rgba = np.dstack([smooth(16, 16), np.full((16, 16), 100, np.uint8)])
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    for name, words in (("phone.jpg", "EXIF orientation 6 applied"), ("a.png", "alpha channel dropped")):
+        r = CliRunner().invoke(cli, ["encode", str(tmp_path / name), "-o", str(tmp_path / f"{name}.mcuc"),
+                                     "--json"])
+        assert r.exit_code == 0, r.stderr
+        assert f"refcodec: note: '{tmp_path / name}': {words}" in r.stderr
+    info = CliRunner().invoke(cli, ["info", str(tmp_path / "phone.jpg.mcuc"), "--json"])
+    import json
+
+    assert (json.loads(info.stdout)["width"], json.loads(info.stdout)["height"]) == (32, 48)
