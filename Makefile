@@ -1,4 +1,6 @@
-# refcodec developer targets. `make install` creates .venv; every other target uses it.
+# refcodec developer targets. `make install` creates .venv (codec, CLI, vectors, verification, tests: no torch);
+# `make install-train` adds the `train` extra (PyTorch: training and the decoder-vs-PyTorch tests). Every other
+# target uses the venv; tests that need torch skip with a reason without it.
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,7 +14,12 @@ $(BIN)/refcodec: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e ".[test,eval]"
-	$(BIN)/pip install -q "torch==2.13.0" "pytorch-msssim==1.0.0"
+	touch $@
+
+install-train: $(BIN)/.train-installed
+
+$(BIN)/.train-installed: $(BIN)/refcodec
+	$(BIN)/pip install -q -e ".[test,eval,train]"
 	touch $@
 
 test: install
@@ -54,11 +61,11 @@ DEMO_IN := vectors/kodim23_224/input.png
 demo: install
 	mkdir -p demo-out
 	$(BIN)/refcodec plan --size 224x224
-	$(BIN)/refcodec encode $(DEMO_IN) -o demo-out/example.mcuc --dump-layers demo-out/layers
+	$(BIN)/refcodec encode $(DEMO_IN) -o demo-out/example.mcuc --dump-layers demo-out/layers --force
 	$(BIN)/refcodec info demo-out/example.mcuc
-	$(BIN)/refcodec truncate demo-out/example.mcuc -o demo-out/example-k4.mcuc --channels 4
-	$(BIN)/refcodec decode demo-out/example.mcuc -o demo-out/example-k12.png
-	$(BIN)/refcodec decode demo-out/example-k4.mcuc -o demo-out/example-k4.png
+	$(BIN)/refcodec truncate demo-out/example.mcuc -o demo-out/example-k4.mcuc --channels 4 --force
+	$(BIN)/refcodec decode demo-out/example.mcuc -o demo-out/example-k12.png --force
+	$(BIN)/refcodec decode demo-out/example-k4.mcuc -o demo-out/example-k4.png --force
 	@echo "demo: streams, layer dumps and decoded PNGs in demo-out/"
 
 clean:

@@ -250,12 +250,13 @@ def decode_stream(data: bytes, model, decoder=None, keep_going: bool = False,
     """Decode a stream to RGB float32 frames [H, W, 3] in [0, 1] (cropped to the original size).
 
     decoder: an object with .decode(latent float32 [h, w, C]) -> float32 [8h, 8w, 3]; None loads the
-    bundled one (refcodec.decoder.load_decoder)."""
+    bundled one, which must have been trained for `model` (refcodec.decoder.pairing.decoder_for: ModelFileError
+    otherwise)."""
     out = decode_symbols(data, model, keep_going=keep_going)
     if decoder is None:
-        from refcodec.decoder import load_decoder
+        from refcodec.decoder.pairing import decoder_for
 
-        decoder = load_decoder()
+        decoder = decoder_for(model)
     h, w = out.header.height, out.header.width
     for sym, k in zip(out.symbols, out.channels_present):
         rgb = np.asarray(decoder.decode(latent_from_symbols(sym, k, model)), dtype=np.float32)

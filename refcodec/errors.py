@@ -81,3 +81,11 @@ class VerificationFailure(RefcodecError):
     """Firmware output differs from the reference."""
 
     exit_code = 7
+
+
+class OutputFileError(RefcodecError):
+    """An output cannot be written: its folder is missing or read-only, the disk is full, or it would
+    overwrite a file without --force (nothing is left at the target: outputs are written to a temporary name
+    and renamed)."""
+
+    exit_code = 8

@@ -98,7 +98,7 @@ def test_truncate_frame_bytes(tmp_path, stream3):
     info = json.loads(run("info", out, "--json").stdout)
     assert all(f["bytes"] <= 200 for f in info["frames"]) and info["frames_present"] == 3
     spec_valid(out.read_bytes())
-    fails(2, "truncate", stream3, "-o", out, "--frame-bytes", 5, match="5 bytes")
+    fails(2, "truncate", stream3, "-o", out, "--frame-bytes", 5, "--force", match="5 bytes")
     fails(2, "truncate", stream3, "-o", out, match="--channels")
 
 
@@ -185,6 +185,9 @@ def test_keep_going_reports_lost_frames(tmp_path, stream3):
     r = run("decode", bad, "-o", tmp_path / "o", "--keep-going", "--json")
     assert r.exit_code == 0
     rep = json.loads(r.stdout)
-    assert rep["lost"] == [[1, 1]] and rep["frames"] == 2 and "lost frames [1]" in r.stderr
-    assert len(only(tmp_path / "o")) == 2
+    # the lost frame keeps its slot: frame 0 is repeated in slot 1 (spec §8.3), and that is reported
+    assert rep["lost"] == [[1, 1]] and rep["repeated"] == [1] and rep["frames"] == 3 and "lost frames [1]" in r.stderr
+    assert only(tmp_path / "o") == [f"frame_00000{i}.png" for i in range(3)]
+    got = [next(open_media(tmp_path / "o" / f"frame_00000{i}.png").frames) for i in range(3)]
+    assert np.array_equal(got[0], got[1]) and not np.array_equal(got[1], got[2])
     assert json.loads(run("info", bad, "--json", "--keep-going").stdout)["lost"] == [[1, 1]]

@@ -115,14 +115,15 @@ def test_cli_keep_going_warns_with_the_class(tmp_path):
     case = next(c for c in CASES if c["error"] == "E_CRC" and _keep_going_allowed(c))
     src = tmp_path / "in.mcuc"
     src.write_bytes((INVALID / case["file"]).read_bytes())
-    out = tmp_path / "out.png"
+    out = tmp_path / "out"  # two frame slots: the lost frame 0 keeps its slot (spec §8.3), so not one PNG
     result = CliRunner().invoke(cli, ["decode", str(src), "-o", str(out), "--model", str(MODEL_PATH),
-                                      "--keep-going", "--json"])
+                                      "--keep-going", "--json", "--any-decoder"])  # no decoder of MODEL_PATH
     assert result.exit_code == 0, result.stderr
     assert "[E_CRC]" in result.stderr and "lost frames [0]" in result.stderr
     rep = json.loads(result.stdout)
-    assert rep["lost"] == [[0, 0]] and rep["frames"] == 1 and rep["errors"][0].startswith("[E_CRC] ")
-    assert out.is_file()
+    assert rep["lost"] == [[0, 0]] and rep["repeated"] == [0] and rep["frames"] == 2
+    assert rep["errors"][0].startswith("[E_CRC] ")
+    assert sorted(p.name for p in out.iterdir()) == ["frame_000000.png", "frame_000001.png"]
 
 
 def test_header_checked_against_model_before_packets(model):

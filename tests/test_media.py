@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refcodec.errors import InputFileError, InvalidArgumentError, RefcodecError
+from refcodec.errors import InputFileError, InvalidArgumentError, OutputFileError, RefcodecError
 from refcodec.io_utils import atomic_path, atomic_write
 from refcodec.media import open_media, read_image, resize_frame, write_frames
 from refcodec.media.reader import fps_fraction
@@ -133,7 +133,7 @@ def test_atomic_write_replaces_and_cleans_up(tmp_path):
             tmp.write_bytes(b"half")
             raise RuntimeError("boom")
     assert p.read_bytes() == b"two" and sorted(x.name for x in tmp_path.iterdir()) == ["out.bin"]
-    with pytest.raises(InputFileError, match="does not exist or is not a folder"):
+    with pytest.raises(OutputFileError, match="does not exist or is not a folder"):
         atomic_write(tmp_path / "no" / "x.bin", b"")
     (tmp_path / "sub").mkdir()
     with pytest.raises(RefcodecError, match="cannot write"):

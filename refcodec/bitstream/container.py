@@ -311,6 +311,10 @@ def parse_stream(data: bytes, keep_going: bool = False) -> ParsedStream:
                 f"{header.frame_count}", "E_TRUNCATED"
             )
         add_lost(lost, expected, header.frame_count - 1)
+    elif keep_going and resynced and not header.frame_count:
+        # spec §8.3: without frame_count, a damaged region after the last good packet held at least the
+        # frame `expected` (e.g. the only packet of a still image): it is reported lost, not silently dropped
+        add_lost(lost, expected, expected)
     return ParsedStream(header, packets, lost, errors, offsets)
 
 

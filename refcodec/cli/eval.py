@@ -47,10 +47,10 @@ def eval_cmd(image_dir, size, json_out, plot_out, model_path, decoder_path, limi
     model = resolve_model(model_path)
     from pathlib import Path
 
-    from refcodec.decoder import load_decoder
+    from refcodec.decoder.pairing import decoder_for
     from refcodec.decoder.weights import find_bundled
 
-    decoder = load_decoder(decoder_path)
+    decoder = decoder_for(model, decoder_path, warn=lambda m: click.echo(f"refcodec: warning: {m}", err=True))
     decoder_id = Path(decoder_path).name if decoder_path else find_bundled().name
 
     def progress(msg: str) -> None:

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from refcodec.errors import InputFileError, InvalidArgumentError
-from refcodec.media.resize import centre_crop_box, cover_size
+from refcodec.errors import InvalidArgumentError
+from refcodec.media.reader import IMAGE_EXTS, read_image
+from refcodec.media.reader import list_images as media_list_images
+from refcodec.media.resize import centre_crop_box, cover_size, resize_frame
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = IMAGE_EXTS  # former name
 
 
 def resized_size(width: int, height: int, size: int) -> tuple[int, int]:
@@ -30,45 +32,32 @@ def crop_box(width: int, height: int, size: int) -> tuple[int, int, int, int]:
     return centre_crop_box(width, height, size, size)
 
 
-def prepare_pil(img: Image.Image, size: int = 224) -> np.ndarray:
-    """PIL image -> uint8 [size, size, 3] RGB: resize shorter side to `size` (BILINEAR), centre crop."""
+def _check_size(size) -> None:
     if not isinstance(size, int) or isinstance(size, bool) or size < 1:
         raise InvalidArgumentError(f"size must be a positive integer, got {size!r}")
-    img = img.convert("RGB")
-    w, h = resized_size(img.width, img.height, size)
-    if (w, h) != img.size:
-        img = img.resize((w, h), Image.Resampling.BILINEAR)
-    img = img.crop(crop_box(w, h, size))
-    out = np.asarray(img, dtype=np.uint8)
-    assert out.shape == (size, size, 3), out.shape
-    return out
 
 
 def prepare_array(rgb: np.ndarray, size: int = 224) -> np.ndarray:
-    """uint8 HxWx3 -> uint8 [size, size, 3] (see prepare_pil)."""
+    """uint8 HxWx3 -> uint8 [size, size, 3]: refcodec.media.resize_frame to (size, size) (the one resize)."""
+    _check_size(size)
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
         raise InvalidArgumentError(f"expected uint8 HxWx3, got {rgb.dtype} {rgb.shape}")
-    return prepare_pil(Image.fromarray(rgb, "RGB"), size)
+    return resize_frame(rgb, (size, size))
+
+
+def prepare_pil(img: Image.Image, size: int = 224) -> np.ndarray:
+    """PIL image -> uint8 [size, size, 3] RGB (see prepare_array)."""
+    return prepare_array(np.asarray(img.convert("RGB"), dtype=np.uint8), size)
 
 
 def load_prepared(path: str | Path, size: int = 224) -> np.ndarray:
-    """Read an image file and prepare it: uint8 [size, size, 3]."""
-    path = Path(path)
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return prepare_pil(img, size)
-    except (OSError, Image.UnidentifiedImageError) as exc:
-        raise InputFileError(f"cannot read image {str(path)!r}: {exc}") from None
+    """Read an image file (refcodec.media.read_image: the package's one reader) and prepare it:
+    uint8 [size, size, 3]."""
+    _check_size(size)
+    return prepare_array(read_image(path), size)
 
 
 def list_images(directory: str | Path) -> list[Path]:
-    """Image files directly in `directory`, sorted by name."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise InputFileError(f"not a directory: {str(directory)!r}")
-    files = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise InputFileError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {str(directory)!r}")
-    return files
+    """Image files (refcodec.media.reader.IMAGE_EXTS) directly in `directory`, sorted by name."""
+    return media_list_images(directory)

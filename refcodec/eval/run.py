@@ -144,10 +144,10 @@ def evaluate(
 
         model = default_model()
     if decoder is None:
-        from refcodec.decoder import load_decoder
+        from refcodec.decoder.pairing import decoder_for
         from refcodec.decoder.weights import find_bundled
 
-        decoder = load_decoder()
+        decoder = decoder_for(model)
         decoder_id = decoder_id or find_bundled().name
 
     images = []

@@ -106,12 +106,16 @@ def parse_header(line: bytes) -> dict:
     return info
 
 
-def read_y4m(path, max_frames: int | None = None) -> tuple[dict, Iterator[np.ndarray]]:
-    """Open a .y4m file -> (header info, iterator of uint8 [H, W, 3] RGB frames)."""
-    try:
-        f = open(path, "rb")
-    except OSError as exc:
-        raise InputFileError(f"cannot open '{path}': {exc.strerror}") from None
+def read_y4m(path, max_frames: int | None = None, name: str | None = None) -> tuple[dict, Iterator[np.ndarray]]:
+    """Open a .y4m file (a path, or an open binary file such as stdin's bytes) -> (header info, iterator of
+    uint8 [H, W, 3] RGB frames)."""
+    if hasattr(path, "read"):
+        f, path = path, name or "<stream>"
+    else:
+        try:
+            f = open(path, "rb")
+        except OSError as exc:
+            raise InputFileError(f"cannot open '{path}': {exc.strerror}") from None
     try:
         line = _readline(f, "header")
         if line is None:

@@ -1,5 +1,6 @@
-"""Which model a command uses: an explicit model file, else the bundled trained model
-(refcodec/assets/encoder-<id8>.npz), else the seeded random model."""
+"""Which model a command uses: an explicit model file (or the word "random": the seeded random model), else
+the bundled trained model (refcodec/assets/encoder-<id8>.npz). A missing bundled model is an error (a
+broken install), never a silent switch to the random model."""
 
 from __future__ import annotations
 
@@ -27,9 +28,8 @@ def default_model() -> EncoderModel:
         if not path.stem.endswith(model.model_id[:8]):
             raise ModelFileError(f"bundled model {path.name} does not carry its id prefix {model.model_id[:8]}")
         return model
-    from refcodec.model.random_model import make_random_model
-
-    return make_random_model(0)
+    raise ModelFileError(f"no bundled encoder model (encoder-<id8>.npz) in {ASSETS}: the installation is "
+                         "incomplete; reinstall, or give --model M (or --model random)")
 
 
 def resolve_model(path: str | Path | None) -> EncoderModel:

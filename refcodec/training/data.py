@@ -8,28 +8,25 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
-
 from refcodec.errors import InputFileError, InvalidArgumentError
+from refcodec.media.reader import list_images as media_list_images
+from refcodec.media.reader import read_image
 from refcodec.paths import train_dir
 
 DEFAULT_TRAIN_DIR = train_dir()  # refcodec.paths: $REFCODEC_DATA/train or ../shared/datasets/train
 
 
 def list_images(folder: Path, limit: int | None = None) -> list[Path]:
+    """The images of a training folder (refcodec.media.reader.list_images: the package's one suffix list)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputFileError(f"training folder {str(folder)!r} does not exist")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    if not files:
-        raise InputFileError(f"training folder {str(folder)!r} holds no .jpg/.png image")
-    return files[:limit] if limit else files
+    return media_list_images(folder, limit)
 
 
 def load_rgb(path: Path) -> np.ndarray:
-    """uint8 [H, W, 3]."""
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    """uint8 [H, W, 3] (refcodec.media.read_image: the package's one image reader)."""
+    return read_image(path)
 
 
 class CropSampler:

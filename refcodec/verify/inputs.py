@@ -9,24 +9,9 @@ import numpy as np
 
 from refcodec.errors import InputFileError, InvalidArgumentError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff")
+from refcodec.media.reader import IMAGE_EXTS, list_images, read_image  # the one image reader and suffix list
 
-
-def read_image(path: Path) -> np.ndarray:
-    """uint8 [H, W, 3] (grey is replicated, alpha dropped)."""
-    import imageio.v3 as iio
-
-    try:
-        a = np.asarray(iio.imread(path))
-    except Exception as e:  # imageio raises many types for unreadable files
-        raise InputFileError(f"cannot read image '{path}': {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
-    if a.dtype != np.uint8:
-        raise InputFileError(f"image '{path}' has dtype {a.dtype}, expected 8-bit")
-    if a.ndim == 2:
-        a = np.repeat(a[:, :, None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise InputFileError(f"image '{path}' has shape {a.shape}, expected [H, W, 3]")
-    return np.ascontiguousarray(a[:, :, :3])
+__all__ = ["IMAGE_EXTS", "read_frames", "read_image", "read_raw_rgb"]
 
 
 def read_raw_rgb(path: Path, size: tuple[int, int]) -> list[np.ndarray]:
@@ -55,10 +40,7 @@ def read_frames(path: str | Path, size: tuple[int, int] | None = None) -> list[n
     if size is not None:
         raise InvalidArgumentError(f"--size applies to raw .rgb input only, not '{p}'")
     if p.is_dir():
-        files = sorted(q for q in p.iterdir() if q.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise InputFileError(f"folder '{p}' holds no images ({', '.join(IMAGE_SUFFIXES)})")
-        return [read_image(q) for q in files]
-    if p.suffix.lower() not in IMAGE_SUFFIXES:
+        return [read_image(q) for q in list_images(p)]
+    if p.suffix.lower() not in IMAGE_EXTS:
         raise InputFileError(f"unsupported input '{p}': expected an image, a folder of images or a .rgb file")
     return [read_image(p)]
