@@ -9,7 +9,6 @@ Usage: python bench/bench_chunk_crc.py   (writes bench/results/chunk_crc.json)
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -21,13 +20,14 @@ from refcodec.codec import encode_frames, truncate_stream  # noqa: E402
 from refcodec.eval.prep import list_images, load_prepared  # noqa: E402
 from refcodec.io_utils import atomic_write  # noqa: E402
 from refcodec.model.registry import default_model  # noqa: E402
+from refcodec.paths import kodak_dir  # noqa: E402
 
-KODAK = Path(os.environ.get("REFCODEC_KODAK", ROOT.parent / "shared" / "datasets" / "kodak"))
+KODAK = kodak_dir()  # $REFCODEC_DATA/kodak or ../shared/datasets/kodak (refcodec.paths)
 
 
 def main() -> int:
     if not KODAK.is_dir():
-        print(f"Kodak not found at {KODAK} (set REFCODEC_KODAK): skipped", file=sys.stderr)
+        print(f"Kodak not found at {KODAK} (set REFCODEC_DATA): skipped", file=sys.stderr)
         return 0
     model = default_model()
     streams = [encode_frames([load_prepared(p, 224)], model, channels=model.channels) for p in list_images(KODAK)]

@@ -302,7 +302,7 @@ def test_still_image_with_its_packet_lost(tmp_path, png):
     data[-6] ^= 0x10  # inside the only packet
     s.write_bytes(bytes(data))
     info = json.loads(run("info", s, "--json", "--keep-going").stdout)
-    assert info["lost"] == [0] and info["frames_present"] == 0
+    assert info["lost"] == [[0, 0]] and info["frames_present"] == 0
     r = fails(5, "decode", s, "-o", tmp_path / "o.png", "--keep-going", match="lost frames [0]")
     assert "0 frames" not in r.stderr and "[E_CRC]" in r.stderr
 
