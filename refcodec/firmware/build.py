@@ -1,5 +1,6 @@
-"""Building and running the C firmware (top-level `firmware/`: the encoder library and its host front end) from Python: what the tests and
-`make firmware` do. Needs gcc (C99); the model's constants come from `refcodec export c-header`.
+"""Building and running the C firmware (top-level `firmware/`: the encoder library and its host front end)
+from Python: what the tests and `make firmware` do. Needs gcc (C99); the model's constants come from
+`refcodec export c-header`.
 
 The compiler flags are the ones of firmware/Makefile: -std=c99 -O2 -Wall -Wextra -Werror -pedantic.
 """
@@ -16,6 +17,8 @@ from refcodec.errors import InputFileError, InvalidArgumentError
 from refcodec.firmware.c_header import export_c_header
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
+LIB_TEST_DRIVER = FIRMWARE_DIR / "test" / "rc_lib_test.c"
+"""Host test driver of the library (random row counts, arena guard, rc_plan figures)."""
 LIBRARY_SOURCES = ("rc_encoder.c", "rc_conv_row.c", "rc_stream.c", "rc_crc32.c")
 """The encoder library (no malloc, no stdio); main.c is the host / semihosting front end over it."""
 SOURCES = ("main.c", *LIBRARY_SOURCES)
@@ -27,8 +30,11 @@ TEST_DEFINES = ("RC_EMULATE_DSP", "RC_NO_DSP")
 C versions of the intrinsics; RC_NO_DSP forces the plain-C kernel on a DSP core."""
 
 
-def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), name: str = "refcodec_fw") -> Path:
-    """Export `model`'s header into out_dir/<name>.inc/rc_model.h and compile refcodec_fw; returns the binary."""
+def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), name: str = "refcodec_fw",
+                   program: str | Path | None = None) -> Path:
+    """Export `model`'s header into out_dir/<name>.inc/rc_model.h and compile refcodec_fw (or, with `program`,
+    that C file instead of the front end main.c, linked with the library: e.g. firmware/test/rc_lib_test.c);
+    returns the binary."""
     gcc = shutil.which("gcc")
     if gcc is None:
         raise InputFileError("gcc not found: the firmware stand-in needs a C99 compiler")
@@ -42,7 +48,8 @@ def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), na
     exe = out_dir / name
     src = FIRMWARE_DIR / "src"
     cmd = [gcc, *CFLAGS, *(f"-D{d}" for d in defines), f"-I{src}", f"-I{inc}",
-           *(str(src / s) for s in SOURCES), "-o", str(exe)]
+           *(str(src / s) for s in (SOURCES if program is None else LIBRARY_SOURCES)),
+           *(() if program is None else (str(program),)), "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise InputFileError(f"firmware build failed: {proc.stderr.strip().splitlines()[0] if proc.stderr else proc.returncode}")
