@@ -10,8 +10,8 @@
  *   -f: frame rate NUM/DEN, both 1..4294967295 (stored as the timing field; none without -f).
  *   INPUT.rgb: FRAMES x HEIGHT x WIDTH x 3 uint8, RGB interleaved, rows top to bottom (no header).
  *   The stream is container version 2; frame_count is stored when FRAMES > 1. It is written to OUTPUT.mcuc.tmp
- *   and renamed to OUTPUT.mcuc at the end; on any error the temporary file is removed (exit 1; 2 for a bad
- *   command line).
+ *   and renamed to OUTPUT.mcuc at the end (copied where rename fails, as under newlib semihosting); on any error
+ *   the temporary file is removed and OUTPUT.mcuc is left as it was (exit 1; 2 for a bad command line).
  *   DUMP_DIR/frame_NNNN/{input,conv1,conv2,latent}.bin: int8 NHWC (N = 1) of the padded frame, raw bytes;
  *   DUMP_DIR/frame_NNNN/symbols.bin: uint8 [H/8][W/8][C] latent symbols.
  * Portable C99 + stdio (runs under newlib semihosting); creating the dump folders uses POSIX mkdir where there is
@@ -126,6 +126,56 @@ static int open_dumps(dumps_t *d, const char *dir, long frame)
             return -1;
         }
     }
+    return 0;
+}
+
+/* Copies src to dst (removing a partial dst on failure). Returns 0 on success. */
+static int copy_file(const char *src, const char *dst)
+{
+    char buf[512];
+    size_t n;
+    int rc = 0;
+    FILE *in = fopen(src, "rb"), *out = in == NULL ? NULL : fopen(dst, "wb");
+    if (in == NULL || out == NULL) {
+        if (in != NULL) {
+            fclose(in);
+        }
+        return -1;
+    }
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+        if (fwrite(buf, 1, n, out) != n) {
+            rc = -1;
+            break;
+        }
+    }
+    if (ferror(in)) {
+        rc = -1;
+    }
+    fclose(in);
+    if (fclose(out) != 0) {
+        rc = -1;
+    }
+    if (rc != 0) {
+        remove(dst);
+    }
+    return rc;
+}
+
+/* Moves the finished temporary file onto the output. C leaves rename onto an existing file to the implementation
+ * (POSIX replaces it); newlib's semihosting rename is link + unlink, which rdimon lacks: then copy. */
+static int move_file(const char *tmp, const char *dst)
+{
+    if (rename(tmp, dst) == 0) {
+        return 0;
+    }
+    remove(dst);
+    if (rename(tmp, dst) == 0) {
+        return 0;
+    }
+    if (copy_file(tmp, dst) != 0) {
+        return -1;
+    }
+    remove(tmp);
     return 0;
 }
 
@@ -308,12 +358,9 @@ done:
         fprintf(stderr, PROG ": cannot write %s\n", tmp_path);
         rc = 1;
     }
-    if (rc == 0 && rename(tmp_path, out_path) != 0) {
-        /* C leaves rename onto an existing file to the implementation: remove it and try again */
-        if (remove(out_path) != 0 || rename(tmp_path, out_path) != 0) {
-            fprintf(stderr, PROG ": cannot rename %s to %s\n", tmp_path, out_path);
-            rc = 1;
-        }
+    if (rc == 0 && move_file(tmp_path, out_path) != 0) {
+        fprintf(stderr, PROG ": cannot rename %s to %s\n", tmp_path, out_path);
+        rc = 1;
     }
     if (rc != 0 && wrote_any) {
         remove(tmp_path);
