@@ -16,34 +16,38 @@
 #include "rc_dsp.h"
 #include "rc_requantize.h"
 
-/* One im2col column: taps (ky, kx, ci) in OHWI order, value x + input_offset, 0 for a padded tap. */
+/* One im2col column: taps (ky, kx, ci) in OHWI order, value x + input_offset, 0 for a padded tap. Per kernel row
+ * the in-bounds taps are one contiguous run of the input row (kx0 <= kx < kx1), so the only per-tap work is the
+ * widening. */
 static void im2col(const rc_conv_layer_row_t *L, const int8_t *const *rows, int32_t ox, int16_t *col)
 {
     const int32_t base_x = ox * L->stride_w - L->pad_left;
     const int32_t in_c = L->in_c;
     const int32_t off = L->input_offset;
-    int32_t ky, kx, ci;
+    const int32_t row_taps = L->k_w * in_c;
+    int32_t kx0 = base_x < 0 ? -base_x : 0;
+    int32_t kx1 = L->in_w - base_x < L->k_w ? L->in_w - base_x : L->k_w;
+    int32_t ky, i, lead, run;
     int16_t *p = col;
-    for (ky = 0; ky < L->k_h; ky++) {
+    kx0 = kx0 < L->k_w ? kx0 : L->k_w;
+    kx1 = kx1 > kx0 ? kx1 : kx0;
+    lead = kx0 * in_c;
+    run = (kx1 - kx0) * in_c;
+    for (ky = 0; ky < L->k_h; ky++, p += row_taps) {
         const int8_t *row = rows[ky];
         if (row == NULL) {
-            memset(p, 0, (size_t)L->k_w * (size_t)in_c * sizeof(int16_t));
-            p += L->k_w * in_c;
+            memset(p, 0, (size_t)row_taps * sizeof(int16_t));
             continue;
         }
-        for (kx = 0; kx < L->k_w; kx++) {
-            const int32_t ix = base_x + kx;
-            if (ix < 0 || ix >= L->in_w) {
-                for (ci = 0; ci < in_c; ci++) {
-                    p[ci] = 0;
-                }
-            } else {
-                const int8_t *px = row + (size_t)ix * (size_t)in_c;
-                for (ci = 0; ci < in_c; ci++) {
-                    p[ci] = (int16_t)((int32_t)px[ci] + off);
-                }
-            }
-            p += in_c;
+        row += (size_t)(base_x + kx0) * (size_t)in_c;
+        for (i = 0; i < lead; i++) {
+            p[i] = 0;
+        }
+        for (i = 0; i < run; i++) {
+            p[lead + i] = (int16_t)((int32_t)row[i] + off);
+        }
+        for (i = lead + run; i < row_taps; i++) {
+            p[i] = 0;
         }
     }
 #if RC_USE_DSP

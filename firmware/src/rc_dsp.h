@@ -44,11 +44,14 @@ static inline uint32_t rc_sxtb16(uint32_t x)
 }
 static inline uint32_t rc_sxtb16_r8(uint32_t x)
 {
-#if defined(__ARM_ACLE) && __ARM_ACLE >= 200 && defined(__clang__)
-    return (uint32_t)__sxtb16((int8x4_t)__ror(x, 8));
+#if defined(__GNUC__) && !defined(__clang__)
+    /* gcc 12's arm_acle.h has no __ror, and gcc does not fold a rotate into SXTB16's ROR #8 operand: one
+     * instruction instead of two (ROR + SXTB16) in the kernel's inner loop */
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
 #else
-    /* gcc 12's arm_acle.h has no __ror: the rotate expression compiles to ROR (or folds into SXTB16 ROR #8) */
-    return (uint32_t)__sxtb16((int8x4_t)((x >> 8) | (x << 24)));
+    return (uint32_t)__sxtb16((int8x4_t)__ror(x, 8));
 #endif
 }
 static inline int32_t rc_smlad(uint32_t x, uint32_t y, int32_t acc)

@@ -268,28 +268,33 @@ static void finish_latent_row(rc_encoder_t *enc, int32_t oy)
     tap(enc, RC_TAP_SYMBOLS, oy, sym, (size_t)lw * RC_LATENT_CHANNELS);
 }
 
-/* Row r of layer l's input has arrived: compute every output row of layer l that it completes, and cascade. */
-static int row_arrived(rc_encoder_t *enc, int32_t l, int32_t r)
+/* Computes every output row that the rows received so far complete, deepest layer first (so a ring row is read
+ * by every output row that needs it before the layer feeding the ring overwrites it), one row at a time without
+ * recursion (the stack holds one layer's row pointers). in_rows: padded input rows of the frame received. */
+static int pump(rc_encoder_t *enc, int32_t in_rows)
 {
-    while (enc->next_out[l] < enc->h[l + 1] && last_needed(enc, l, enc->next_out[l]) <= r) {
-        const int32_t oy = enc->next_out[l]++;
-        int8_t *out;
-        if (l + 1 < RC_NUM_LAYERS) {
-            out = (int8_t *)(uintptr_t)ring_row(enc, l + 1, oy);
-        } else {
-            out = enc->latent_row;
-        }
-        RC_PROF_ENTER(RC_PROF_CONV1 + l); /* RC_PROF_CONV1, _CONV2, _CONV3 */
-        compute_row(enc, l, oy, out);
-        RC_PROF_LEAVE(RC_PROF_CONV1 + l);
-        if (l + 1 < RC_NUM_LAYERS) {
-            int rc;
-            tap(enc, RC_TAP_INPUT + l + 1, oy, out, row_bytes(enc, l + 1));
-            rc = row_arrived(enc, l + 1, oy);
-            if (rc != RC_OK) {
-                return rc;
+    for (;;) {
+        int32_t l, oy;
+        for (l = RC_NUM_LAYERS - 1; l >= 0; l--) {
+            const int32_t avail = l == 0 ? in_rows : enc->next_out[l - 1]; /* rows of layer l's input */
+            if (enc->next_out[l] < enc->h[l + 1] && last_needed(enc, l, enc->next_out[l]) < avail) {
+                break;
             }
+        }
+        if (l < 0) {
+            return RC_OK;
+        }
+        oy = enc->next_out[l]++;
+        if (l + 1 < RC_NUM_LAYERS) {
+            int8_t *out = (int8_t *)(uintptr_t)ring_row(enc, l + 1, oy);
+            RC_PROF_ENTER(RC_PROF_CONV1 + l); /* RC_PROF_CONV1, _CONV2 */
+            compute_row(enc, l, oy, out);
+            RC_PROF_LEAVE(RC_PROF_CONV1 + l);
+            tap(enc, RC_TAP_INPUT + l + 1, oy, out, row_bytes(enc, l + 1));
         } else {
+            RC_PROF_ENTER(RC_PROF_CONV3);
+            compute_row(enc, l, oy, enc->latent_row);
+            RC_PROF_LEAVE(RC_PROF_CONV3);
             finish_latent_row(enc, oy);
             if (oy == enc->h[RC_NUM_LAYERS] - 1) {
                 int rc;
@@ -302,7 +307,6 @@ static int row_arrived(rc_encoder_t *enc, int32_t l, int32_t r)
             }
         }
     }
-    return RC_OK;
 }
 
 /* Padded input row r (spec section 3.1: source row min(r, H - 1), last pixel replicated to the right) minus 128
@@ -329,7 +333,7 @@ static int input_row(rc_encoder_t *enc, int32_t r, const uint8_t *src)
     }
     RC_PROF_LEAVE(RC_PROF_CONV1);
     tap(enc, RC_TAP_INPUT, r, dst, n);
-    return row_arrived(enc, 0, r);
+    return pump(enc, r + 1);
 }
 
 int rc_push_rows(rc_encoder_t *enc, const uint8_t *rgb, int32_t rows, size_t stride)
