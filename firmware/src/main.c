@@ -4,8 +4,9 @@
  * frame (the library's tap) in the raw dump format that `refcodec verify --layers` reads.
  *
  * usage: refcodec_fw -w WIDTH -h HEIGHT [-n FRAMES] [-k K | -k K0,K1,...] [-e raw|huffman|ctx] [-f NUM/DEN]
- *                    [-d DUMP_DIR] INPUT.rgb OUTPUT.mcuc
+ *                    [-d DUMP_DIR] [-v 1] INPUT.rgb OUTPUT.mcuc
  *   -k: channels sent per frame; a list gives frame i the i-th value (the last value repeats).
+ *   -v 1: print RCMEM {"arena":rc_plan bytes,"state":sizeof(rc_encoder_t),"row_buffer":bytes} on stderr.
  *   -e: entropy mode; default ctx when the model has context tables, else huffman when it has tables, else raw.
  *   -f: frame rate NUM/DEN, both 1..4294967295 (stored as the timing field; none without -f).
  *   INPUT.rgb: FRAMES x HEIGHT x WIDTH x 3 uint8, RGB interleaved, rows top to bottom (no header).
@@ -15,14 +16,16 @@
  *   DUMP_DIR/frame_NNNN/{input,conv1,conv2,latent}.bin: int8 NHWC (N = 1) of the padded frame, raw bytes;
  *   DUMP_DIR/frame_NNNN/symbols.bin: uint8 [H/8][W/8][C] latent symbols.
  * Portable C99 + stdio (runs under newlib semihosting); creating the dump folders uses POSIX mkdir where there is
- * one, elsewhere the folders must exist.
+ * one (Unix, newlib), elsewhere (-DRC_NO_MKDIR) the folders must exist.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__unix__) || defined(__unix) || defined(__APPLE__)
+/* POSIX mkdir on Unix and on newlib (whose port must supply it: firmware/arm implements it by semihosting
+ * SYS_SYSTEM); -DRC_NO_MKDIR for a C library without it. */
+#if !defined(RC_NO_MKDIR) && (defined(__unix__) || defined(__unix) || defined(__APPLE__) || defined(__NEWLIB__))
 #include <sys/stat.h>
 #include <sys/types.h>
 static int make_dir(const char *path)
@@ -40,7 +43,7 @@ static int make_dir(const char *path)
 #include "rc_encoder.h"
 
 #define PROG "refcodec_fw"
-#define MAX_ROWS_PER_CALL 5
+#define MAX_ROWS_PER_CALL 4
 
 static const char *const tensor_names[RC_TAP_COUNT] = {"input", "conv1", "conv2", "latent", "symbols"};
 
@@ -49,10 +52,17 @@ typedef struct {
     int error;
 } dumps_t;
 
+/* The library hands out whole rows and 32-byte stream pieces: stdio's buffers (BUFSIZ each, on the heap) would
+ * only add RAM on an MCU. */
+static void unbuffered(FILE *f)
+{
+    setvbuf(f, NULL, _IONBF, 0);
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: " PROG " -w WIDTH -h HEIGHT [-n FRAMES] [-k K[,K1,...]] [-e raw|huffman|ctx] "
-                    "[-f NUM/DEN] [-d DUMP_DIR] INPUT.rgb OUTPUT.mcuc\n");
+                    "[-f NUM/DEN] [-d DUMP_DIR] [-v 1] INPUT.rgb OUTPUT.mcuc\n");
     return 2;
 }
 
@@ -125,6 +135,7 @@ static int open_dumps(dumps_t *d, const char *dir, long frame)
             close_dumps(d);
             return -1;
         }
+        unbuffered(d->f[i]);
     }
     return 0;
 }
@@ -181,7 +192,7 @@ static int move_file(const char *tmp, const char *dst)
 
 int main(int argc, char **argv)
 {
-    unsigned long width = 0, height = 0, frames = 1, fps_num = 0, fps_den = 0, v;
+    unsigned long width = 0, height = 0, frames = 1, fps_num = 0, fps_den = 0, verbose = 0, v;
     int entropy = RC_HAS_CTX_HUFFMAN ? RC_ENTROPY_CTX : RC_HAS_HUFFMAN ? RC_ENTROPY_HUFFMAN : RC_ENTROPY_RAW;
     const char *dump_dir = NULL, *in_path = NULL, *out_path = NULL, *k_list = NULL, *k_next;
     char *tmp_path = NULL;
@@ -206,6 +217,7 @@ int main(int argc, char **argv)
             case 'n': p = parse_uint(s, 1, 0xFFFFFFFFul, '\0', &frames); break;
             case 'k': k_list = p = s; break;
             case 'd': dump_dir = p = s; break;
+            case 'v': p = parse_uint(s, 0, 1, '\0', &verbose); break;
             case 'e':
                 p = s;
                 if (strcmp(s, "raw") == 0) {
@@ -280,6 +292,7 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": cannot open %s: %s\n", in_path, strerror(errno));
         goto done;
     }
+    unbuffered(in);
     if (dump_dir != NULL && make_dir(dump_dir) != 0) {
         fprintf(stderr, PROG ": cannot create %s: %s\n", dump_dir, strerror(errno));
         goto done;
@@ -291,6 +304,7 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": cannot write %s: %s\n", tmp_path, strerror(errno));
         goto done;
     }
+    unbuffered(out);
     wrote_any = 1;
     if (rc_init(&enc, arena, arena_bytes, (int32_t)width, (int32_t)height, k_max, entropy, sink_file, out) != RC_OK) {
         fprintf(stderr, PROG ": cannot initialise the encoder\n");
@@ -298,6 +312,10 @@ int main(int argc, char **argv)
     }
     if (dump_dir != NULL) {
         rc_set_tap(&enc, tap_dump, &dumps);
+    }
+    if (verbose) { /* the library's RAM besides its stack, and the front end's row buffer */
+        fprintf(stderr, "RCMEM {\"arena\":%lu,\"state\":%lu,\"row_buffer\":%lu}\n", (unsigned long)arena_bytes,
+                (unsigned long)sizeof(rc_encoder_t), (unsigned long)(row_bytes * MAX_ROWS_PER_CALL));
     }
     /* frame_count is written for more than one frame only (the reference encoder rule, spec section 7.1) */
     if (rc_write_header(&enc, (uint32_t)fps_num, (uint32_t)fps_den, frames > 1 ? (uint32_t)frames : 0u) != RC_OK) {
@@ -323,8 +341,8 @@ int main(int argc, char **argv)
             goto done;
         }
         while (got < height) {
-            /* uneven row counts per call: 1, 3, 2, 5, 4, 1, 3, ... */
-            static const int pattern[MAX_ROWS_PER_CALL] = {1, 3, 2, 5, 4};
+            /* uneven row counts per call: 1, 3, 2, 4, 1, 3, ... */
+            static const int pattern[MAX_ROWS_PER_CALL] = {1, 3, 2, 4};
             unsigned long n = (unsigned long)pattern[step++ % MAX_ROWS_PER_CALL];
             n = n < height - got ? n : height - got;
             if (fread(rows, 1, row_bytes * n, in) != row_bytes * n) {
