@@ -169,3 +169,47 @@ def test_line_plan_terms_at_224_hand_computed():
     assert p.ring_bytes == {"conv1": 7 * 224 * 3, "conv2": 5 * 112 * 16, "conv3": 3 * 28 * 16}
     assert (p.latent_row_bytes, p.symbol_bytes, p.scratch_bytes) == (28 * 12, 784 * 12 * 4 // 8, 2 * 400 * 2)
     assert p.arena_bytes == 21_648
+
+
+def test_library_needs_no_malloc_no_stdio_no_static_ram(tmp_path):
+    """The library's objects reference nothing but memset / memcpy (no malloc, no stdio) and hold no .data / .bss
+    (all RAM is the caller's arena, state and stack), with and without the DSP kernel and in the broken builds."""
+    if shutil.which("nm") is None:
+        pytest.skip("nm not available")
+    from refcodec.firmware.build import CFLAGS, FIRMWARE_DIR, LIBRARY_SOURCES
+    from refcodec.firmware.c_header import export_c_header
+
+    export_c_header(load_model(ROOT / "models" / "rand-ctx.npz"), tmp_path / "rc_model.h")
+    for defines in ((), ("-DRC_EMULATE_DSP",), ("-DBROKEN_WEIGHT",), ("-DBROKEN_CRC", "-DBROKEN_PADDING")):
+        objs = []
+        for src in LIBRARY_SOURCES:
+            obj = tmp_path / f"{Path(src).stem}.o"
+            subprocess.run(["gcc", *CFLAGS, "-fno-pic", *defines, f"-I{FIRMWARE_DIR / 'src'}", f"-I{tmp_path}", "-c",
+                            str(FIRMWARE_DIR / "src" / src), "-o", str(obj)], check=True)
+            objs.append(str(obj))
+        syms = subprocess.run(["nm", *objs], capture_output=True, text=True, check=True).stdout.split("\n")
+        undefined = {line.split()[-1] for line in syms if line.strip().startswith("U ")}
+        defined = {line.split()[-1] for line in syms if len(line.split()) == 3}
+        assert undefined - defined <= {"memset", "memcpy"}, (defines, undefined - defined)
+        ram = [line for line in syms if len(line.split()) == 3 and line.split()[1] in "dDbBcC"]
+        assert ram == [], (defines, ram)
+
+
+def test_library_compiles_for_cortex_m_with_the_dsp_kernel(tmp_path):
+    """`make -C firmware arm-check`: the library for a Cortex-M4 (its inner loop uses SMLAD and SXTB16) and a
+    Cortex-M0+ (plain C), -Werror."""
+    if shutil.which("arm-none-eabi-gcc") is None or shutil.which("make") is None:
+        pytest.skip("arm-none-eabi-gcc not available")
+    from refcodec.firmware.build import FIRMWARE_DIR
+    from refcodec.firmware.c_header import export_c_header
+
+    header = export_c_header(load_model(ROOT / "models" / "rand-double.npz"), tmp_path / "rc_model.h")
+    proc = subprocess.run(["make", "-C", str(FIRMWARE_DIR), "arm-check", f"MODEL_H={header}",
+                           f"BUILD={tmp_path / 'build'}"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    dis = subprocess.run(["arm-none-eabi-objdump", "-d", str(tmp_path / "build" / "arm-check" / "m4_rc_conv_row.o")],
+                         capture_output=True, text=True, check=True).stdout
+    assert "smlad" in dis and "sxtb16" in dis and "ror #8" in dis
+    dis0 = subprocess.run(["arm-none-eabi-objdump", "-d", str(tmp_path / "build" / "arm-check" / "m0_rc_conv_row.o")],
+                          capture_output=True, text=True, check=True).stdout
+    assert "smlad" not in dis0
