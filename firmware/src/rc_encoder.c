@@ -140,7 +140,7 @@ void rc_set_tap(rc_encoder_t *enc, rc_tap_fn tap, void *user)
 int rc_write_header(rc_encoder_t *enc, uint32_t fps_num, uint32_t fps_den, uint32_t frame_count)
 {
     int rc;
-    if (enc == NULL || enc->state != 1) {
+    if (enc == NULL || enc->state != 1 || enc->rows_in != 0) {
         return RC_E_STATE;
     }
     if ((fps_num == 0) != (fps_den == 0)) {

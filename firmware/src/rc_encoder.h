@@ -75,7 +75,8 @@ int rc_init(rc_encoder_t *enc, void *arena, size_t arena_bytes, int32_t width, i
             int entropy_mode, rc_sink_fn sink, void *sink_user);
 void rc_set_tap(rc_encoder_t *enc, rc_tap_fn tap, void *user);
 
-/* The stream header (spec section 7.1): fps_num = 0 for no timing, frame_count = 0 for none. */
+/* The stream header (spec section 7.1): fps_num = 0 for no timing (then fps_den = 0 too), frame_count = 0 for
+ * none. Not inside a frame. After RC_E_SINK the stream is broken: start again with rc_init. */
 int rc_write_header(rc_encoder_t *enc, uint32_t fps_num, uint32_t fps_den, uint32_t frame_count);
 
 /* Channels (0..max_channels) of the next frame's packet; only between frames. Default max_channels. */
