@@ -103,7 +103,7 @@ static uint32_t read_u32(const void *p)
 }
 #endif
 
-/* acc[2 * j + m]: channel oc + j, column m. n taps; cols[m] = column m; ncol 1 or 2. */
+/* acc[2 * j + m] += channel oc + j (weights w0, w1) . column m (ca, cb) over n taps. */
 static void dot_2ch(const int8_t *w0, const int8_t *w1, const int16_t *ca, const int16_t *cb, int32_t n,
                     int32_t acc[4])
 {
