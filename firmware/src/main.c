@@ -41,6 +41,7 @@ static int make_dir(const char *path)
 #endif
 
 #include "rc_encoder.h"
+#include "rc_model.h" /* RC_LATENT_CHANNELS, RC_HAS_HUFFMAN, RC_HAS_CTX_HUFFMAN: the model's options */
 
 #define PROG "refcodec_fw"
 #define MAX_ROWS_PER_CALL 4

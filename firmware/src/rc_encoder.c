@@ -5,7 +5,12 @@
 #include <string.h>
 
 #include "rc_conv_row.h"
+#include "rc_model.h"
 #include "rc_profile.h"
+
+#if RC_NUM_LAYERS != RC_ENC_LAYERS
+#error "rc_model.h: the library is written for the three layers of MCUCoder's encoder"
+#endif
 
 #define RC_MAX_KERNEL_H 16 /* rows a kernel may have (the model's are 7, 5, 3) */
 

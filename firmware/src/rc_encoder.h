@@ -21,8 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rc_model.h"
 #include "rc_stream.h"
+
+/* The public header does not include the model header (rc_model.h, `refcodec export c-header`): only the
+ * library's own files do, so an application can include this header anywhere. */
+#define RC_ENC_LAYERS 3    /* conv1, conv2, conv3 (rc_encoder.c checks that rc_model.h agrees) */
 
 #define RC_OK 0
 #define RC_FRAME_DONE 1    /* rc_push_rows: the frame's last row arrived and its packet was written */
@@ -46,14 +49,14 @@ typedef void (*rc_tap_fn)(void *user, int tensor, int32_t row, const void *data,
 
 typedef struct {
     int32_t width, height;                 /* source size */
-    int32_t h[RC_NUM_LAYERS + 1], w[RC_NUM_LAYERS + 1]; /* rows / columns: padded input, conv1, conv2, latent */
-    int32_t pad_top[RC_NUM_LAYERS], pad_left[RC_NUM_LAYERS];
+    int32_t h[RC_ENC_LAYERS + 1], w[RC_ENC_LAYERS + 1]; /* rows / columns: padded input, conv1, conv2, latent */
+    int32_t pad_top[RC_ENC_LAYERS], pad_left[RC_ENC_LAYERS];
     int32_t max_k, k, next_k, entropy;
     int32_t rows_in;                       /* source rows of the current frame received */
-    int32_t next_out[RC_NUM_LAYERS];       /* next row of layer l's output to compute */
+    int32_t next_out[RC_ENC_LAYERS];       /* next row of layer l's output to compute */
     uint32_t frame_index;
     int32_t state;                         /* 0: not initialised, 1: ready */
-    int8_t *ring[RC_NUM_LAYERS];           /* layer l's input rows (last kernel_h of them) */
+    int8_t *ring[RC_ENC_LAYERS];           /* layer l's input rows (last kernel_h of them) */
     int8_t *latent_row;
     uint8_t *symbols;
     int16_t *scratch;
@@ -63,8 +66,9 @@ typedef struct {
     rc_writer_t writer;
 } rc_encoder_t;
 
-/* Arena bytes for width x height source frames (1..RC_MAX_SIZE) and up to max_channels (0..RC_LATENT_CHANNELS)
- * channels per packet; 0 for an invalid size. The formula (W' = 8 * ceil(W / 8), H' likewise; b = RC_LQ_BITS):
+/* Arena bytes for width x height source frames (1..RC_MAX_SIZE) and up to max_channels (0..C, the model's
+ * RC_LATENT_CHANNELS)
+ * channels per packet; 0 for an invalid size. The formula (W' = 8 * ceil(W / 8), H' likewise; b = the model's RC_LQ_BITS):
  *   RC_IM2COL_BYTES of the largest layer                         im2col scratch, 2 columns of int16
  * + sum over layers l of kernel_h(l) * in_w(l) * in_c(l)         ring buffers (in_w = W', W'/2, W'/8)
  * + (W'/8) * C                                                   one latent row

@@ -45,8 +45,7 @@ int rc_stream_header(rc_writer_t *w, uint32_t width, uint32_t height, int entrop
                      uint32_t fps_den, uint32_t frame_count);
 
 /* Packed symbols: channel c's symbol i (raster order, n per channel) is the RC_LQ_BITS-bit field at bit
- * (c * n + i) * RC_LQ_BITS, MSB first (bit 7 of byte 0 is bit 0). Bytes of k channels: RC_PACKED_BYTES. */
-#define RC_PACKED_BYTES(k, n) (((size_t)(k) * (size_t)(n) * (size_t)RC_LQ_BITS + 7u) / 8u)
+ * (c * n + i) * RC_LQ_BITS, MSB first (bit 7 of byte 0 is bit 0): ceil(k * n * RC_LQ_BITS / 8) bytes. */
 void rc_pack_symbol(uint8_t *packed, uint32_t bitpos, uint32_t value); /* packed must start zeroed */
 
 /* One version 2 frame packet (spec section 7.2) of channels 0..k-1 of packed (n_symbols per channel,

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "rc_encoder.h"
+#include "rc_model.h"
 
 #define GUARD 64
 
