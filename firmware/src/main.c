@@ -44,7 +44,7 @@ static int make_dir(const char *path)
 #include "rc_model.h" /* RC_LATENT_CHANNELS, RC_HAS_HUFFMAN, RC_HAS_CTX_HUFFMAN: the model's options */
 
 #define PROG "refcodec_fw"
-#define MAX_ROWS_PER_CALL 4
+#define MAX_ROWS_PER_CALL 3
 
 static const char *const tensor_names[RC_TAP_COUNT] = {"input", "conv1", "conv2", "latent", "symbols"};
 
@@ -154,6 +154,8 @@ static int copy_file(const char *src, const char *dst)
         }
         return -1;
     }
+    unbuffered(in);
+    unbuffered(out);
     while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
         if (fwrite(buf, 1, n, out) != n) {
             rc = -1;
@@ -342,8 +344,8 @@ int main(int argc, char **argv)
             goto done;
         }
         while (got < height) {
-            /* uneven row counts per call: 1, 3, 2, 4, 1, 3, ... */
-            static const int pattern[MAX_ROWS_PER_CALL] = {1, 3, 2, 4};
+            /* uneven row counts per call: 1, 3, 2, 1, 3, 2, ... */
+            static const int pattern[MAX_ROWS_PER_CALL] = {1, 3, 2};
             unsigned long n = (unsigned long)pattern[step++ % MAX_ROWS_PER_CALL];
             n = n < height - got ? n : height - got;
             if (fread(rows, 1, row_bytes * n, in) != row_bytes * n) {
