@@ -213,3 +213,13 @@ def test_library_compiles_for_cortex_m_with_the_dsp_kernel(tmp_path):
     dis0 = subprocess.run(["arm-none-eabi-objdump", "-d", str(tmp_path / "build" / "arm-check" / "m0_rc_conv_row.o")],
                           capture_output=True, text=True, check=True).stdout
     assert "smlad" not in dis0
+
+
+@pytest.mark.parametrize("kernel", list(KERNELS))
+def test_library_at_642x362_equals_refcodec(driver, kernel, tmp_path):
+    """The odd size of issue 9 (padded 648x368: a 46 x 81 latent, 44,712 symbols of 12 channels per frame), context
+    Huffman, two frames with k 12 then 7."""
+    model = load_model(ROOT / "models" / "rand-ctx.npz")
+    frames = _frames(np.random.default_rng(642), 362, 642, 2)
+    got = run_driver(driver("rand-ctx", kernel), frames, [12, 7], "ctx", seed=5, tmp_path=tmp_path)
+    assert got == reference_stream(frames, model, [12, 7], "ctx")
