@@ -1,12 +1,18 @@
 /* rc_lib_test.c -- a host test driver of the encoder library (tests/test_firmware_library.py), not firmware.
  *
  *   rc_lib_test plan K WxH [WxH ...]     prints rc_plan(W, H, K) for each size, one per line
+ *   rc_lib_test stack W H raw|huffman|ctx
+ *       encodes two synthetic frames (12 channels, rows 1..5 at a time, a sink that only counts) on a POSIX thread
+ *       whose 256 KiB stack was painted first, and prints the bytes of that stack ever written beyond what an
+ *       idle thread writes: the library's stack peak on this host plus this driver's small frame
  *   rc_lib_test encode W H FRAMES K0[,K1,...] raw|huffman|ctx SEED IN.rgb OUT.mcuc
  *       encodes like refcodec_fw, but feeds each frame in random row counts (1..H, from SEED) with a random row
  *       stride, into an arena of exactly rc_plan bytes that starts filled with random bytes and is followed by
  *       guard bytes; checks the guard, the sink's piece sizes and the API's refusals (rc_set_channels inside a
  *       frame, too many rows, a short or misaligned arena). Exit 0 on success.
  */
+#define _POSIX_C_SOURCE 200112L /* pthread: the stack measurement only */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,13 +163,131 @@ static int encode(char **argv)
     return 0;
 }
 
+#define STACK_BYTES (256u * 1024u)
+#define PAINT 0xC5
+
+typedef struct {
+    int32_t w, h;
+    int entropy;
+    int rc;
+    size_t sunk;
+    uint8_t *arena, *rows; /* allocated outside the measured thread (malloc's own stack use is not measured) */
+} stack_job_t;
+
+static int count_sink(void *user, const uint8_t *data, size_t n)
+{
+    (void)data;
+    ((stack_job_t *)user)->sunk += n;
+    return 0;
+}
+
+static void *stack_job(void *arg)
+{
+    stack_job_t *job = (stack_job_t *)arg;
+    const size_t bytes = rc_plan(job->w, job->h, RC_LATENT_CHANNELS);
+    const size_t row = (size_t)job->w * 3u;
+    uint8_t *arena = job->arena, *rows = job->rows;
+    rc_encoder_t enc;
+    int f, r = RC_OK;
+    size_t i;
+    job->rc = 1;
+    if (arena == NULL || rows == NULL ||
+        rc_init(&enc, arena, bytes, job->w, job->h, RC_LATENT_CHANNELS, job->entropy, count_sink, job) != RC_OK ||
+        rc_write_header(&enc, 30, 1, 2) != RC_OK) {
+        return NULL;
+    }
+    for (f = 0; f < 2; f++) {
+        int32_t got = 0, step = 0;
+        while (got < job->h) {
+            int32_t n = 1 + step++ % 5;
+            n = n < job->h - got ? n : job->h - got;
+            for (i = 0; i < row * (size_t)n; i++) {
+                rows[i] = (uint8_t)(rnd() >> 7); /* noise: every symbol, long codes */
+            }
+            r = rc_push_rows(&enc, rows, n, row);
+            got += n;
+        }
+        if (r != RC_FRAME_DONE) {
+            return NULL;
+        }
+    }
+    job->rc = 0;
+    return NULL;
+}
+
+static void *idle_job(void *arg)
+{
+    return arg;
+}
+
+/* Bytes of a painted 256 KiB thread stack ever written while `job` runs. glibc keeps the thread's descriptor and
+ * static TLS at the top of the stack it is given, so a thread that does nothing is measured too and subtracted. */
+static size_t stack_used(void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    pthread_t thread;
+    uint8_t *mem = (uint8_t *)malloc(STACK_BYTES);
+    size_t untouched = 0;
+    if (mem == NULL) {
+        return 0;
+    }
+    memset(mem, PAINT, STACK_BYTES);
+    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstack(&attr, mem, STACK_BYTES) != 0 ||
+        pthread_create(&thread, &attr, fn, arg) != 0 || pthread_join(thread, NULL) != 0) {
+        free(mem);
+        return 0;
+    }
+    while (untouched < STACK_BYTES && mem[untouched] == PAINT) { /* the stack grows down from mem + STACK_BYTES */
+        untouched++;
+    }
+    free(mem);
+    return STACK_BYTES - untouched;
+}
+
+static int stack(char **argv)
+{
+    stack_job_t job;
+    size_t base, used;
+    job.w = atoi(argv[2]);
+    job.h = atoi(argv[3]);
+    job.entropy = strcmp(argv[4], "raw") == 0 ? RC_ENTROPY_RAW
+                  : strcmp(argv[4], "huffman") == 0 ? RC_ENTROPY_HUFFMAN : RC_ENTROPY_CTX;
+    job.sunk = 0;
+    job.arena = (uint8_t *)malloc(rc_plan(job.w, job.h, RC_LATENT_CHANNELS) + 1u);
+    job.rows = (uint8_t *)malloc((size_t)job.w * 3u * 5u);
+    rng_state = 12345u;
+    if (job.arena == NULL || job.rows == NULL) {
+        return fail("no memory");
+    }
+    {
+        /* bind memcpy / memset now: a lazily bound first call inside the thread would run the dynamic linker's
+         * resolver on the measured stack (it saves the vector registers there, kilobytes) */
+        void *(*volatile cp)(void *, const void *, size_t) = memcpy;
+        void *(*volatile set)(void *, int, size_t) = memset;
+        cp(job.rows, job.arena, 1);
+        set(job.rows, 0, 1);
+    }
+    base = stack_used(idle_job, NULL);
+    used = stack_used(stack_job, &job);
+    free(job.arena);
+    free(job.rows);
+    if (base == 0 || used == 0 || job.rc != 0) {
+        return fail("stack measurement failed");
+    }
+    printf("%lu\n", (unsigned long)(used - base));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "stack") == 0) {
+        return stack(argv);
+    }
     if (argc >= 3 && strcmp(argv[1], "plan") == 0) {
         return plan(argc, argv);
     }
     if (argc == 10 && strcmp(argv[1], "encode") == 0) {
         return encode(argv);
     }
-    return fail("usage: rc_lib_test plan K WxH... | encode W H FRAMES KLIST ENTROPY SEED IN OUT");
+    return fail("usage: rc_lib_test plan K WxH... | encode W H FRAMES KLIST ENTROPY SEED IN OUT | stack W H ENTROPY");
 }
