@@ -49,7 +49,7 @@ def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), na
     src = FIRMWARE_DIR / "src"
     cmd = [gcc, *CFLAGS, *(f"-D{d}" for d in defines), f"-I{src}", f"-I{inc}",
            *(str(src / s) for s in (SOURCES if program is None else LIBRARY_SOURCES)),
-           *(() if program is None else (str(program),)), "-o", str(exe)]
+           *(() if program is None else (str(program), "-pthread")), "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise InputFileError(f"firmware build failed: {proc.stderr.strip().splitlines()[0] if proc.stderr else proc.returncode}")
