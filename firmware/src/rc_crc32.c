@@ -1,36 +1,34 @@
-/* rc_crc32.c -- table-driven CRC-32, the usual Cortex-M loop: crc = table[(crc ^ byte) & 0xFF] ^ (crc >> 8). */
+/* rc_crc32.c -- CRC-32 (spec section 7.3), four bits at a time: the byte-wise table of the spec, split in two
+ * nibble steps, so the table is 16 constants in flash (64 bytes) instead of 256 (1 KiB) or a RAM table. */
 #include "rc_crc32.h"
 
-static uint32_t table[256];
-static int table_ready = 0;
+/* nibble_table[n] = n shifted through the reflected polynomial 4 times (the spec's table rule with 4 steps) */
+static const uint32_t nibble_table[16] = {
+    0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u, 0x4DB26158u, 0x5005713Cu,
+    0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu, 0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu,
+};
 
-static void make_table(void)
+uint32_t rc_crc32_update(uint32_t crc, const uint8_t *data, size_t n)
 {
-    uint32_t n, c;
-    int k;
-    for (n = 0; n < 256; n++) {
-        c = n;
-        for (k = 0; k < 8; k++) {
-            c = (c & 1u) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
-        }
-        table[n] = c;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        crc ^= data[i];
+        crc = (crc >> 4) ^ nibble_table[crc & 0x0Fu];
+        crc = (crc >> 4) ^ nibble_table[crc & 0x0Fu];
     }
-    table_ready = 1;
+    return crc;
 }
 
-uint32_t rc_crc32(const uint8_t *data, size_t n)
+uint32_t rc_crc32_final(uint32_t crc)
 {
-    uint32_t crc = 0xFFFFFFFFu;
-    size_t i;
-    if (!table_ready) {
-        make_table();
-    }
-    for (i = 0; i < n; i++) {
-        crc = table[(crc ^ data[i]) & 0xFFu] ^ (crc >> 8);
-    }
 #ifdef BROKEN_CRC
     return crc;
 #else
     return crc ^ 0xFFFFFFFFu;
 #endif
+}
+
+uint32_t rc_crc32(const uint8_t *data, size_t n)
+{
+    return rc_crc32_final(rc_crc32_update(RC_CRC32_INIT, data, n));
 }

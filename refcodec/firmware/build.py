@@ -1,5 +1,6 @@
-"""Building and running the C firmware stand-in (top-level `firmware/`) from Python: what the tests and
-`make firmware` do. Needs gcc (C99); the model's constants come from `refcodec export c-header`.
+"""Building and running the C firmware (top-level `firmware/`: the encoder library and its host front end)
+from Python: what the tests and `make firmware` do. Needs gcc (C99); the model's constants come from
+`refcodec export c-header`.
 
 The compiler flags are the ones of firmware/Makefile: -std=c99 -O2 -Wall -Wextra -Werror -pedantic.
 """
@@ -16,20 +17,30 @@ from refcodec.errors import InputFileError, InvalidArgumentError
 from refcodec.firmware.c_header import export_c_header
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
-SOURCES = ("main.c", "rc_encoder.c", "rc_conv_s8.c", "rc_stream.c", "rc_crc32.c")
+LIB_TEST_DRIVER = FIRMWARE_DIR / "test" / "rc_lib_test.c"
+"""Host test driver of the library (random row counts, arena guard, rc_plan figures)."""
+LIBRARY_SOURCES = ("rc_encoder.c", "rc_conv_row.c", "rc_stream.c", "rc_crc32.c")
+"""The encoder library (no malloc, no stdio); main.c is the host / semihosting front end over it."""
+SOURCES = ("main.c", *LIBRARY_SOURCES)
 CFLAGS = ("-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-pedantic")
 BROKEN_VARIANTS = ("BROKEN_SINGLE_ROUNDING", "BROKEN_PADDING", "BROKEN_WEIGHT", "BROKEN_CRC")
 """Compile-time flags of the deliberately broken builds (tests of `refcodec verify`)."""
+TEST_DEFINES = ("RC_EMULATE_DSP", "RC_NO_DSP")
+"""Kernel selection for tests: RC_EMULATE_DSP runs the DSP (SMLAD) kernel's code path on any host with portable
+C versions of the intrinsics; RC_NO_DSP forces the plain-C kernel on a DSP core."""
 
 
-def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), name: str = "refcodec_fw") -> Path:
-    """Export `model`'s header into out_dir/<name>.inc/rc_model.h and compile refcodec_fw; returns the binary."""
+def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), name: str = "refcodec_fw",
+                   program: str | Path | None = None) -> Path:
+    """Export `model`'s header into out_dir/<name>.inc/rc_model.h and compile refcodec_fw (or, with `program`,
+    that C file instead of the front end main.c, linked with the library: e.g. firmware/test/rc_lib_test.c);
+    returns the binary."""
     gcc = shutil.which("gcc")
     if gcc is None:
         raise InputFileError("gcc not found: the firmware stand-in needs a C99 compiler")
     for d in defines:
-        if d not in BROKEN_VARIANTS:
-            raise InvalidArgumentError(f'unknown firmware define "{d}", expected one of {BROKEN_VARIANTS}')
+        if d not in BROKEN_VARIANTS + TEST_DEFINES:
+            raise InvalidArgumentError(f'unknown firmware define "{d}", expected one of {BROKEN_VARIANTS + TEST_DEFINES}')
     out_dir = Path(out_dir)
     inc = out_dir / f"{name}.inc"
     inc.mkdir(parents=True, exist_ok=True)
@@ -37,7 +48,8 @@ def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), na
     exe = out_dir / name
     src = FIRMWARE_DIR / "src"
     cmd = [gcc, *CFLAGS, *(f"-D{d}" for d in defines), f"-I{src}", f"-I{inc}",
-           *(str(src / s) for s in SOURCES), "-o", str(exe)]
+           *(str(src / s) for s in (SOURCES if program is None else LIBRARY_SOURCES)),
+           *(() if program is None else (str(program), "-pthread")), "-o", str(exe)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise InputFileError(f"firmware build failed: {proc.stderr.strip().splitlines()[0] if proc.stderr else proc.returncode}")
@@ -45,8 +57,10 @@ def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), na
 
 
 def run_firmware(exe: str | Path, frames: list[np.ndarray], stream_path: str | Path, dump_dir: str | Path | None = None,
-                 channels: int | None = None, entropy: str | None = None, fps: tuple[int, int] | None = None) -> bytes:
-    """Run the stand-in on uint8 [H, W, 3] frames; returns the stream bytes it wrote. fps None: no timing field."""
+                 channels: int | list[int] | None = None, entropy: str | None = None,
+                 fps: tuple[int, int] | None = None) -> bytes:
+    """Run the firmware front end on uint8 [H, W, 3] frames; returns the stream bytes it wrote. fps None: no timing
+    field. channels: one k for every frame, or a list (frame i uses channels[i], the last value repeats)."""
     if not frames:
         raise InvalidArgumentError("no frames")
     h, w = frames[0].shape[:2]
@@ -57,7 +71,7 @@ def run_firmware(exe: str | Path, frames: list[np.ndarray], stream_path: str | P
     if fps is not None:
         cmd += ["-f", f"{fps[0]}/{fps[1]}"]
     if channels is not None:
-        cmd += ["-k", str(channels)]
+        cmd += ["-k", ",".join(str(int(k)) for k in channels) if isinstance(channels, (list, tuple)) else str(channels)]
     if entropy is not None:
         cmd += ["-e", entropy]
     if dump_dir is not None:
