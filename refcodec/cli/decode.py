@@ -60,6 +60,9 @@ def decode(input_path: str, output: str, model_path: str | None, decoder_path: s
     model = resolve_model(model_path)
     ds = decode_symbols(data, model, keep_going=keep_going)
     tl = timeline(ds.frame_indices, ds.lost, ds.header.frame_count)
+    if not tl.source and not ds.lost and not ds.errors:  # spec §7.1: a valid stream of 0 packets
+        raise InvalidArgumentError(f"the stream holds no frame (a valid stream of 0 packets): nothing written to "
+                                   f"'{output}'")
     if not tl.source:
         raise BitstreamError(f"no frame of the stream could be decoded (lost frames {format_lost(ds.lost)}): "
                              + (ds.errors[0] if ds.errors else "the stream holds no packet"))
