@@ -36,8 +36,12 @@ def decode(input_path: str, output: str, model_path: str | None, decoder_path: s
     progress = Progress(len(ds.symbols), "decoding", enabled=len(ds.symbols) > 1)
 
     def frames():
-        for sym, k in zip(ds.symbols, ds.channels_present):
-            yield decoder.decode(latent_from_symbols(sym, k, model))[:h, :w]
+        # all cores, in order, large frames in tiles, uint8 frames streamed to the writer (refcodec.decoder.pipeline)
+        from refcodec.decoder.pipeline import decode_frames
+
+        latents = (latent_from_symbols(sym, k, model) for sym, k in zip(ds.symbols, ds.channels_present))
+        for frame in decode_frames(decoder, latents, (h, w)):
+            yield frame
             progress(1)
 
     try:
