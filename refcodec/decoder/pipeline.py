@@ -49,14 +49,16 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
 
 
 def decode_frames(decoder, latents: Iterable[np.ndarray], size: tuple[int, int], workers: int | None = None,
-                  tile: int | None = DEFAULT_TILE, blas: int | None = 1) -> Iterator[np.ndarray]:
+                  tile: int | None | str = "default", blas: int | None = 1) -> Iterator[np.ndarray]:
     """Decode each latent float32 [lh, lw, C] to uint8 [H, W, 3] (size = (H, W), the top-left crop of the
     8 lh x 8 lw output, spec §8.4), in order.
 
     workers: threads (None: default_workers(); 1: everything in the calling thread). tile: latent tile side
-    (None: never tile). blas: OpenBLAS threads per worker (None: leave the setting alone).
+    ("default": DEFAULT_TILE; None: never tile). blas: OpenBLAS threads per worker (None: leave the setting
+    alone).
     """
     h, w = size
+    tile = DEFAULT_TILE if tile == "default" else tile
     workers = default_workers() if workers is None else max(1, int(workers))
     margin = receptive_margin(decoder)
 
