@@ -16,7 +16,7 @@ import pytest
 from refcodec.codec import decode_symbols, encode_frames, latent_from_symbols
 from refcodec.decoder import load_decoder
 from refcodec.decoder.pipeline import decode_frames
-from refcodec.decoder.tiling import SCALE, decode_tiled, plan_tiles, receptive_margin
+from refcodec.decoder.tiling import SCALE, decode_tiled, plan_tiles, receptive_margin, tile_for_budget
 from refcodec.media.writer import to_uint8
 from refcodec.model.registry import default_model
 
@@ -81,11 +81,15 @@ def test_tiled_equals_untiled_on_a_real_picture(decoder, real_latent):
     assert np.abs(to_uint8(short).astype(int) - to_uint8(full).astype(int)).max() > 1
 
 
-@pytest.mark.parametrize("workers", [1, 3])
-def test_pipeline_tiles_in_parallel_equal_the_untiled_frame(decoder, real_latent, workers):
+@pytest.mark.parametrize("workers, tile, memory", [(1, 8, None), (3, 8, None), (2, "auto", 6 << 20)])
+def test_pipeline_tiles_in_parallel_equal_the_untiled_frame(decoder, real_latent, workers, tile, memory):
     lat, (h, w) = real_latent
+    if tile == "auto":  # a memory budget too small for the whole frame: tiles of 16 + margins
+        assert tile_for_budget(decoder, *lat.shape[:2], memory // workers, 8) == 16
+        assert tile_for_budget(decoder, *lat.shape[:2], 1 << 30, 8) is None
     want = to_uint8(decoder.decode(lat)[:h, :w])
-    got = list(decode_frames(decoder, [lat, lat[:, ::-1].copy()], (h, w), workers=workers, tile=8))
+    got = list(decode_frames(decoder, [lat, lat[:, ::-1].copy()], (h, w), workers=workers, tile=tile,
+                             memory=memory))
     assert len(got) == 2 and got[0].shape == (h, w, 3) and got[0].dtype == np.uint8
     assert np.abs(got[0].astype(int) - want.astype(int)).max() <= 1
     want2 = to_uint8(decoder.decode(lat[:, ::-1].copy())[:h, :w])

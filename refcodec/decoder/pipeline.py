@@ -1,15 +1,15 @@
 """Decoding many frames (or one large frame) on all cores, in order, with bounded memory.
 
-Work is split into jobs, one per latent tile of a frame (refcodec.decoder.tiling: a frame whose latent fits in
-`tile` x `tile` is one job), run by a pool of `workers` threads. NumPy's matmuls and element-wise operations
+Work is split into jobs, one per latent tile of a frame (refcodec.decoder.tiling; a frame whose decode fits in
+its worker's share of the memory budget is one job), run by a pool of `workers` threads. NumPy's matmuls and element-wise operations
 release the GIL, so threads share one copy of the weights and scale over cores; each worker runs its GEMMs on
 one OpenBLAS thread (refcodec.blas), because OpenBLAS's own threads busy-wait and, on cores shared with other
 workers, other processes or ffmpeg, make a frame several times slower (bench/bench_video.py measures both).
 
 `decode_frames` yields the frames in stream order as uint8 [H, W, 3] (round(255 x), refcodec.media.to_uint8,
 applied tile by tile), pulling latents from its input only as jobs are submitted: at most `2 * workers` jobs
-are in flight, so memory is bounded by the workers' tiles and the few frames being assembled, not by the
-number or size of frames.
+are in flight, so memory is bounded by the budget for the workers' tiles plus the few uint8 frames being
+assembled, not by the number or size of frames.
 """
 
 from __future__ import annotations
@@ -22,13 +22,14 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from refcodec.blas import blas_threads
-from refcodec.decoder.tiling import SCALE, plan_tiles, receptive_margin
+from refcodec.decoder.tiling import SCALE, plan_tiles, receptive_margin, tile_for_budget
 from refcodec.errors import InvalidArgumentError
 
-DEFAULT_TILE = 96
-"""Tile side in latent pixels (768 output pixels). A frame up to 768 x 768 is one job; a 4000 x 3000 image
-is 24 jobs of at most 96 x 96 latent pixels plus a margin of 8, which bounds a worker's float32 working set to
-about 0.3 GB (bench/bench_video.py measures peak memory and speed for tile sizes)."""
+DEFAULT_MEMORY_MB = 1024
+"""Memory for the decodes in flight, all workers together (REFCODEC_DECODE_MEMORY_MB overrides): a frame whose
+decode would need more than its worker's share (refcodec.decoder.tiling.bytes_per_latent_pixel, about 12.7 KB
+per latent pixel, 0.2 KB per output pixel) is decoded in tiles that fit. A 4000 x 3000 image decoded whole
+needs about 2.4 GB."""
 
 
 def default_workers() -> int:
@@ -42,6 +43,12 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def memory_budget() -> int:
+    """Bytes for all decodes in flight: REFCODEC_DECODE_MEMORY_MB if set (>= 1), else DEFAULT_MEMORY_MB."""
+    env = os.environ.get("REFCODEC_DECODE_MEMORY_MB", "")
+    return (int(env) if env.isdigit() and int(env) >= 1 else DEFAULT_MEMORY_MB) << 20
+
+
 def _to_uint8(a: np.ndarray) -> np.ndarray:
     from refcodec.media.writer import to_uint8
 
@@ -49,18 +56,20 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
 
 
 def decode_frames(decoder, latents: Iterable[np.ndarray], size: tuple[int, int], workers: int | None = None,
-                  tile: int | None | str = "default", blas: int | None = 1) -> Iterator[np.ndarray]:
+                  tile: int | None | str = "auto", memory: int | None = None,
+                  blas: int | None = 1) -> Iterator[np.ndarray]:
     """Decode each latent float32 [lh, lw, C] to uint8 [H, W, 3] (size = (H, W), the top-left crop of the
     8 lh x 8 lw output, spec §8.4), in order.
 
     workers: threads (None: default_workers(); 1: everything in the calling thread). tile: latent tile side
-    ("default": DEFAULT_TILE; None: never tile). blas: OpenBLAS threads per worker (None: leave the setting
-    alone).
+    (None: never tile; "auto": tile a frame only when its decode needs more than memory / workers bytes,
+    refcodec.decoder.tiling.tile_for_budget). memory: bytes for all workers (None: memory_budget()).
+    blas: OpenBLAS threads per worker (None: leave the setting alone).
     """
     h, w = size
-    tile = DEFAULT_TILE if tile == "default" else tile
     workers = default_workers() if workers is None else max(1, int(workers))
     margin = receptive_margin(decoder)
+    share = (memory_budget() if memory is None else int(memory)) // workers
 
     def run(latent: np.ndarray, t, out: np.ndarray) -> None:
         with blas_threads(blas):
@@ -79,7 +88,8 @@ def decode_frames(decoder, latents: Iterable[np.ndarray], size: tuple[int, int],
             if SCALE * lh < h or SCALE * lw < w:
                 raise InvalidArgumentError(f"latent {lw}x{lh} is too small for a {w}x{h} frame")
             out = np.empty((h, w, 3), np.uint8)
-            tiles = plan_tiles(lh, lw, tile, margin)
+            side = tile_for_budget(decoder, lh, lw, share, margin) if tile == "auto" else tile
+            tiles = plan_tiles(lh, lw, side, margin)
             for i, t in enumerate(tiles):
                 yield latent, t, out, i == len(tiles) - 1
 

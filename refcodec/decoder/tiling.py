@@ -48,6 +48,28 @@ def receptive_margin(decoder) -> int:
     return max(10 - lo, hi - 11)
 
 
+WORKING_SET_BUFFERS = 3.1
+"""Peak float32 working set of one decode, in buffers of the widest stage (measured with tracemalloc for the
+bundled decoder: 12.4 KB per latent pixel = 3.1 x 16 positions x 64 channels x 4 bytes; bench/bench_video.py
+reports the measured value next to this estimate)."""
+
+
+def bytes_per_latent_pixel(decoder) -> int:
+    """Estimated peak memory of Decoder.decode per latent pixel: WORKING_SET_BUFFERS float32 buffers of the
+    stage with the most values per latent pixel (head/attention/rb1 at 1, rb2 at 4, rb3 at 16 positions)."""
+    stages = [decoder.head.cout] + [4 ** i * up.cout for i, up in enumerate(decoder.up[:2], start=1)]
+    return int(WORKING_SET_BUFFERS * 4 * max(stages)) + 1
+
+
+def tile_for_budget(decoder, lh: int, lw: int, budget_bytes: int, margin: int, min_tile: int = 16) -> int | None:
+    """The latent tile side that keeps one decode within budget_bytes: None (no tiling) when the whole frame
+    fits, else the largest t with (t + 2 margin)^2 pixels within the budget (at least min_tile)."""
+    per_px = bytes_per_latent_pixel(decoder)
+    if lh * lw * per_px <= budget_bytes:
+        return None
+    return max(min_tile, int((budget_bytes / per_px) ** 0.5) - 2 * margin)
+
+
 @dataclass(frozen=True)
 class Tile:
     """A tile in latent pixels: its core [y0, y1) x [x0, x1), which it outputs, and the window

@@ -17,7 +17,7 @@ import threading
 
 import numpy as np
 
-PYTHON_BUDGET_SYMBOLS = 300_000
+PYTHON_BUDGET_SYMBOLS = 500_000
 """Symbols a process decodes in plain Python before "auto" switches to numba (bench/bench_startup.py measures
 Python's cost per symbol and numba's start-up)."""
 
