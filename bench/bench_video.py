@@ -3,12 +3,13 @@ tiles on worker threads with one OpenBLAS thread each, uint8 frames streamed to 
 serial, untiled loop it replaced (Decoder.decode per whole frame with OpenBLAS's default threads, float frames
 to the same writer), in the same script. Writes bench/results/video.json; prints it.
 
-    python bench/bench_video.py [--frames 24] [--large 4000x3000] [--repeat 2] [--load 0]
+    python bench/bench_video.py [--frames 24] [--large 4000x3000] [--repeat 2] [--load 0] [--parts clip,large]
 
 1. clip: the first --frames frames of shared/datasets/video/car-detection.mp4 (768 x 432, the clip of the
-   issue) encoded with the bundled model, decoded to MP4: frames/s of each path and the ratio.
+   issue) encoded with the bundled model, decoded to MP4: frames/s of each path and the ratio; and the pipeline
+   with one worker (REFCODEC_THREADS=1) to show what the threads add.
 2. large: a Kodak picture resized to --large, encoded, decoded to PNG: seconds, peak memory (the decoding
-   process's maximum resident set, getrusage) and the ratio; and the largest difference between the two outputs
+   process's peak resident set, VmHWM) and the ratio; and the largest difference between the two outputs
    in 8-bit samples (spec §8.4 allows 1).
 Each measurement runs in a fresh process (this script with --child), peers interleaved, median of --repeat.
 --load N starts N busy processes during the measurements, as on a loaded host (OpenBLAS's spinning threads
@@ -62,12 +63,24 @@ def _child(mode: str, stream: str, out: str) -> None:
 
         cli(["decode", stream, "-o", out], prog_name="refcodec", standalone_mode=False)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
-    print(json.dumps({"wall_s": wall, "cpu_s": cpu,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": _peak_rss_mb()}))
 
 
-def _measure(mode: str, stream: Path, out: Path) -> dict:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+def _peak_rss_mb() -> float:
+    """This process's peak resident set: VmHWM of /proc/self/status (Linux; getrusage's ru_maxrss would carry
+    the parent's high-water mark over fork + exec), else ru_maxrss."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _measure(mode: str, stream: Path, out: Path, extra_env: dict) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **extra_env)
     r = subprocess.run([sys.executable, __file__, "--child", mode, str(stream), str(out)], capture_output=True,
                        text=True, env=env, cwd=ROOT)
     if r.returncode != 0:
@@ -81,11 +94,12 @@ def _busy(stop) -> None:  # pragma: no cover - load generator
         x += 1
 
 
-def _compare(peers: dict[str, Path], frames: int, stream: Path, repeat: int) -> dict:
+def _compare(peers: dict[str, tuple], frames: int, stream: Path, repeat: int) -> dict:
+    """peers: name -> (mode, output path, extra environment)."""
     runs: dict[str, list[dict]] = {k: [] for k in peers}
     for _ in range(repeat):
-        for mode, out in peers.items():  # interleaved: load from other processes hits both alike
-            runs[mode].append(_measure(mode, stream, out))
+        for name, (mode, out, extra_env) in peers.items():  # interleaved: load from others hits all alike
+            runs[name].append(_measure(mode, stream, out, extra_env))
     res = {}
     for mode, rs in runs.items():
         wall = float(np.median([r["wall_s"] for r in rs]))
@@ -119,6 +133,7 @@ def main() -> int:
     ap.add_argument("--large", default="4000x3000")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--load", type=int, default=0)
+    ap.add_argument("--parts", default="clip,large", help="which measurements: clip, large or both")
     ap.add_argument("--child", nargs=3, metavar=("MODE", "STREAM", "OUT"))
     a = ap.parse_args()
     if a.child:
@@ -156,31 +171,43 @@ def main() -> int:
         large.write_bytes(encode_frames([pic], model))
         for p in busy:
             p.start()
+        parts = a.parts.split(",")
         try:
-            res["clip"] = {"source": f"{CLIP.name}, first {len(frames)} frames",
-                           "size": [frames[0].shape[1], frames[0].shape[0]], "frames": len(frames),
-                           **_compare({"serial": tmp / "s.mp4", "pipeline": tmp / "p.mp4"}, len(frames), clip,
-                                      a.repeat)}
-            res["large"] = {"source": f"{PICTURE.name} resized", "size": [w, h],
-                            **_compare({"serial": tmp / "s.png", "pipeline": tmp / "p.png"}, 1, large, a.repeat)}
+            if "clip" in parts:
+                res["clip"] = {"source": f"{CLIP.name}, first {len(frames)} frames",
+                               "size": [frames[0].shape[1], frames[0].shape[0]], "frames": len(frames),
+                               **_compare({"serial": ("serial", tmp / "s.mp4", {}),
+                                           "pipeline": ("cli", tmp / "p.mp4", {}),
+                                           "pipeline_1_worker": ("cli", tmp / "p1.mp4", {"REFCODEC_THREADS": "1"})},
+                                          len(frames), clip, a.repeat)}
+            if "large" in parts:
+                res["large"] = {"source": f"{PICTURE.name} resized", "size": [w, h],
+                                **_compare({"serial": ("serial", tmp / "s.png", {}),
+                                            "pipeline": ("cli", tmp / "p.png", {})}, 1, large, a.repeat)}
         finally:
             stop.set()
             for p in busy:
                 p.join()
-        diff = np.abs(_png(tmp / "s.png") - _png(tmp / "p.png"))
-        res["large"]["max_diff_8bit"] = int(diff.max())
-        res["large"]["samples_differing"] = int((diff > 0).sum())
+        if "large" in res:
+            diff = np.abs(_png(tmp / "s.png") - _png(tmp / "p.png"))
+            res["large"]["max_diff_8bit"] = int(diff.max())
+            res["large"]["samples_differing"] = int((diff > 0).sum())
     for part in ("clip", "large"):
+        if part not in res:
+            continue
         r = res[part]
         r["speedup_pipeline_over_serial"] = round(r["serial"]["wall_s"] / r["pipeline"]["wall_s"], 3)
         r["peak_memory_ratio_pipeline_over_serial"] = round(r["pipeline"]["peak_rss_mb"] / r["serial"]["peak_rss_mb"], 3)
+    if "clip" in res:
+        one = res["clip"]["pipeline_1_worker"]["wall_s"]
+        res["clip"]["speedup_workers_over_1_worker"] = round(one / res["clip"]["pipeline"]["wall_s"], 3)
     res["host"] = {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
                    "numpy": np.__version__, "loadavg_1min": round(os.getloadavg()[0], 2)}
-    out = ROOT / "bench" / "results" / "video.json"
+    out = ROOT / "bench" / "results" / ("video.json" if set(parts) >= {"clip", "large"} else f"video-{a.parts}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, (json.dumps(res, indent=1) + "\n").encode())
     print(json.dumps(res, indent=1))
-    return 0 if res["large"]["max_diff_8bit"] <= 1 else 1
+    return 0 if res.get("large", {}).get("max_diff_8bit", 0) <= 1 else 1
 
 
 if __name__ == "__main__":
