@@ -120,7 +120,8 @@ def main() -> int:
     base = res["baseline"]
     res["ratio_decode_over_baseline_wall"] = round(res["decode"]["wall_s_median"] / base["wall_s_median"], 3)
     res["ratio_decode_over_baseline_cpu"] = round(res["decode"]["cpu_s_median"] / base["cpu_s_median"], 3)
-    res["ratio_decode_numba_over_baseline_wall"] = round(res["decode_numba"]["wall_s_median"] / base["wall_s_median"], 3)
+    res["ratio_decode_numba_over_baseline_wall"] = round(res["decode_numba"]["wall_s_median"]
+                                                         / base["wall_s_median"], 3)
     res["target_ratio"] = 5.0
     res["entropy_kernel_choice"] = {
         "python_us_per_symbol": round(us_per_symbol, 3), "measured_on_symbols": n_sym,

@@ -55,6 +55,10 @@ def _serial_untiled(stream: str, out: str) -> None:
 
 
 def _child(mode: str, stream: str, out: str) -> None:
+    from refcodec.decoder.pipeline import available_workers, default_workers
+
+    threads = os.environ.get("REFCODEC_THREADS")
+    workers = int(threads) if threads else available_workers(default_workers())
     t, c = time.perf_counter(), time.process_time()
     if mode == "serial":
         _serial_untiled(stream, out)
@@ -63,7 +67,8 @@ def _child(mode: str, stream: str, out: str) -> None:
 
         cli(["decode", stream, "-o", out], prog_name="refcodec", standalone_mode=False)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
-    print(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": _peak_rss_mb()}))
+    print(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": _peak_rss_mb(),
+                      "workers": workers if mode == "cli" else None}))
 
 
 def _peak_rss_mb() -> float:
@@ -105,7 +110,8 @@ def _compare(peers: dict[str, tuple], frames: int, stream: Path, repeat: int) ->
         wall = float(np.median([r["wall_s"] for r in rs]))
         res[mode] = {"wall_s": round(wall, 3), "cpu_s": round(float(np.median([r["cpu_s"] for r in rs])), 3),
                      "frames_per_s": round(frames / wall, 3),
-                     "peak_rss_mb": round(float(max(r["peak_rss_mb"] for r in rs)), 1), "runs": len(rs)}
+                     "peak_rss_mb": round(float(max(r["peak_rss_mb"] for r in rs)), 1), "runs": len(rs),
+                     "workers_by_run": [r["workers"] for r in rs]}
     return res
 
 
@@ -152,7 +158,7 @@ def main() -> int:
     model = default_model()
     decoder = load_decoder()
     res: dict = {"benchmark": "video_decode", "peer": "serial: Decoder.decode per whole frame, default OpenBLAS "
-                 "threads (the loop before the pipeline)", "workers": default_workers(),
+                 "threads (the loop before the pipeline)", "cpus_for_workers": default_workers(),
                  "memory_budget_mb": memory_budget() >> 20, "receptive_margin": receptive_margin(decoder),
                  "bytes_per_latent_pixel_estimate": bytes_per_latent_pixel(decoder),
                  "bytes_per_latent_pixel_measured": _measured_bytes_per_latent_pixel(decoder),
@@ -197,7 +203,8 @@ def main() -> int:
             continue
         r = res[part]
         r["speedup_pipeline_over_serial"] = round(r["serial"]["wall_s"] / r["pipeline"]["wall_s"], 3)
-        r["peak_memory_ratio_pipeline_over_serial"] = round(r["pipeline"]["peak_rss_mb"] / r["serial"]["peak_rss_mb"], 3)
+        r["peak_memory_ratio_pipeline_over_serial"] = round(r["pipeline"]["peak_rss_mb"]
+                                                            / r["serial"]["peak_rss_mb"], 3)
     if "clip" in res:
         one = res["clip"]["pipeline_1_worker"]["wall_s"]
         res["clip"]["speedup_workers_over_1_worker"] = round(one / res["clip"]["pipeline"]["wall_s"], 3)

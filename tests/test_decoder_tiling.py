@@ -130,3 +130,13 @@ def test_pipeline_one_pixel_frame_and_errors(decoder):
         list(decode_frames(decoder, [lat, bad, lat], (1, 1), workers=2))
     with pytest.raises(InvalidArgumentError):
         list(decode_frames(decoder, [lat], (9, 9), workers=1))
+
+
+def test_available_workers_leave_busy_cores_alone(monkeypatch):
+    from refcodec.decoder import pipeline
+
+    for cpus, load, want in [(2, 0.0, 2), (2, 0.6, 1), (2, 6.0, 1), (16, 4.2, 12), (16, 0.4, 16)]:
+        monkeypatch.setattr(pipeline.os, "getloadavg", lambda load=load: (load, load, load))
+        assert pipeline.available_workers(cpus) == want
+    monkeypatch.setenv("REFCODEC_THREADS", "3")
+    assert pipeline.default_workers() == 3

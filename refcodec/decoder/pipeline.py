@@ -1,9 +1,9 @@
 """Decoding many frames (or one large frame) on all cores, in order, with bounded memory.
 
-Work is split into jobs, one per latent tile of a frame (refcodec.decoder.tiling; a frame whose decode fits in
-its worker's share of the memory budget is one job), run by a pool of `workers` threads. NumPy's matmuls and element-wise operations
-release the GIL, so threads share one copy of the weights and scale over cores; each worker runs its GEMMs on
-one OpenBLAS thread (refcodec.blas), because OpenBLAS's own threads busy-wait and, on cores shared with other
+Work is split into jobs, one per latent tile of a frame (refcodec.decoder.tiling; a frame whose decode fits
+in its worker's share of the memory budget is one job), run by a pool of `workers` threads. NumPy's matmuls
+and element-wise operations release the GIL, so threads share one copy of the weights and can use several
+cores; each worker runs its GEMMs on one OpenBLAS thread (refcodec.blas), because OpenBLAS's own threads busy-wait and, on cores shared with other
 workers, other processes or ffmpeg, make a frame several times slower (bench/bench_video.py measures both).
 
 `decode_frames` yields the frames in stream order as uint8 [H, W, 3] (round(255 x), refcodec.media.to_uint8,
@@ -33,7 +33,8 @@ needs about 2.4 GB."""
 
 
 def default_workers() -> int:
-    """REFCODEC_THREADS if set (>= 1), else the CPUs this process may run on."""
+    """REFCODEC_THREADS if set (>= 1), else the CPUs this process may run on. This number (not the load) sets
+    each worker's share of the memory budget, so the tiling, and the output, does not depend on the load."""
     env = os.environ.get("REFCODEC_THREADS", "")
     if env.isdigit() and int(env) >= 1:
         return int(env)
@@ -41,6 +42,17 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def available_workers(cpus: int) -> int:
+    """Threads to run now: the cpus not already kept busy by other processes (cpus minus the 1-minute load
+    average, at least 1). On a loaded host a second thread only adds contention: bench/bench_video.py measured
+    one worker faster than two on the shared 2-core machine at load 6 to 11."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return cpus
+    return max(1, min(cpus, int(cpus - load + 0.5)))
 
 
 def memory_budget() -> int:
@@ -61,15 +73,20 @@ def decode_frames(decoder, latents: Iterable[np.ndarray], size: tuple[int, int],
     """Decode each latent float32 [lh, lw, C] to uint8 [H, W, 3] (size = (H, W), the top-left crop of the
     8 lh x 8 lw output, spec §8.4), in order.
 
-    workers: threads (None: default_workers(); 1: everything in the calling thread). tile: latent tile side
+    workers: threads (None: default_workers() for the memory share, of which available_workers() run; 1:
+    everything in the calling thread). tile: latent tile side
     (None: never tile; "auto": tile a frame only when its decode needs more than memory / workers bytes,
     refcodec.decoder.tiling.tile_for_budget). memory: bytes for all workers (None: memory_budget()).
     blas: OpenBLAS threads per worker (None: leave the setting alone).
     """
     h, w = size
-    workers = default_workers() if workers is None else max(1, int(workers))
+    planned = default_workers() if workers is None else max(1, int(workers))
+    share = (memory_budget() if memory is None else int(memory)) // planned
+    if workers is None and not os.environ.get("REFCODEC_THREADS", "").isdigit():
+        workers = available_workers(planned)  # REFCODEC_THREADS or an explicit argument is taken as given
+    else:
+        workers = planned
     margin = receptive_margin(decoder)
-    share = (memory_budget() if memory is None else int(memory)) // workers
 
     def run(latent: np.ndarray, t, out: np.ndarray) -> None:
         with blas_threads(blas):
