@@ -9,8 +9,8 @@ a 224 x 224 context-Huffman stream of vectors/kodim23_224 with the bundled model
 same with REFCODEC_ENTROPY_KERNEL=numba: what numba's start-up would cost). Target: decode <= 5 x baseline
 (median wall time; CPU time, user + sys of the child, is reported too).
 
-It also measures what refcodec.entropy.kernels.PYTHON_BUDGET_SYMBOLS rests on: the plain-Python loop's cost per
-symbol (in this process, on the symbols of a 768 x 432 frame) and numba's start-up in a fresh process (import +
+It also measures what refcodec.entropy.kernels.PYTHON_BUDGET_SYMBOLS rests on: the plain-Python and the numba
+loop's cost per symbol (in this process, on the symbols of a 768 x 432 frame) and numba's start-up in a fresh process (import +
 loading the context kernel from numba's cache, after one warm-up run fills the cache).
 """
 
@@ -54,8 +54,9 @@ def _run(cmd: list[str], env: dict) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def _python_us_per_symbol(model) -> tuple[float, int]:
-    """Plain-Python context decoding of every chunk of one 768 x 432 frame: (microseconds per symbol, symbols)."""
+def _us_per_symbol(model) -> tuple[float, float, int]:
+    """Context decoding of every chunk of one 768 x 432 frame with each loop (numba after a warm-up call):
+    (Python microseconds per symbol, numba microseconds per symbol, symbols)."""
     from refcodec.bitstream.container import parse_stream
     from refcodec.codec import encode_frames
     from refcodec.media import open_media
@@ -64,16 +65,20 @@ def _python_us_per_symbol(model) -> tuple[float, int]:
     parsed = parse_stream(encode_frames([frame], model, entropy="ctx"))
     lh, lw = parsed.header.latent_height, parsed.header.latent_width
     coders = model.entropy.context_coders
-    os.environ["REFCODEC_ENTROPY_KERNEL"] = "python"
+    chunks = parsed.packets[0].chunks
+    n = lh * lw * len(chunks)
+    res = []
     try:
-        t = time.perf_counter()
-        for c, chunk in enumerate(parsed.packets[0].chunks):
-            coders[c].decode(chunk.data, lh, lw)
-        dt = time.perf_counter() - t
+        for kernel in ("python", "numba"):
+            os.environ["REFCODEC_ENTROPY_KERNEL"] = kernel
+            coders[0].decode(chunks[0].data, lh, lw)  # warm-up (numba: load from its cache)
+            t = time.perf_counter()
+            for c, chunk in enumerate(chunks):
+                coders[c].decode(chunk.data, lh, lw)
+            res.append(1e6 * (time.perf_counter() - t) / n)
     finally:
         del os.environ["REFCODEC_ENTROPY_KERNEL"]
-    n = lh * lw * len(parsed.packets[0].chunks)
-    return 1e6 * dt / n, n
+    return res[0], res[1], n
 
 
 def main() -> int:
@@ -110,7 +115,7 @@ def main() -> int:
                 times[name].append(_run(cmd, e))
         numba_start = [float(subprocess.run([py, "-c", NUMBA_START], env=env, cwd=ROOT, capture_output=True,
                                             text=True, check=True).stdout) for _ in range(3)]
-    us_per_symbol, n_sym = _python_us_per_symbol(model)
+    us_per_symbol, numba_us_per_symbol, n_sym = _us_per_symbol(model)
     res: dict = {"benchmark": "startup", "stream": "224x224 kodim23_224, bundled model, ctx, k = 12",
                  "repeat": a.repeat}
     for name, ts in times.items():
@@ -124,7 +129,8 @@ def main() -> int:
                                                          / base["wall_s_median"], 3)
     res["target_ratio"] = 5.0
     res["entropy_kernel_choice"] = {
-        "python_us_per_symbol": round(us_per_symbol, 3), "measured_on_symbols": n_sym,
+        "python_us_per_symbol": round(us_per_symbol, 3), "numba_us_per_symbol": round(numba_us_per_symbol, 4),
+        "measured_on_symbols": n_sym,
         "numba_startup_s_median": round(float(np.median(numba_start)), 4),
         "python_budget_symbols": PYTHON_BUDGET_SYMBOLS,
         "python_seconds_at_budget": round(PYTHON_BUDGET_SYMBOLS * us_per_symbol * 1e-6, 4),

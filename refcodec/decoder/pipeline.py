@@ -74,10 +74,10 @@ def decode_frames(decoder, latents: Iterable[np.ndarray], size: tuple[int, int],
     8 lh x 8 lw output, spec §8.4), in order.
 
     workers: threads (None: default_workers() for the memory share, of which available_workers() run; 1:
-    everything in the calling thread). tile: latent tile side
-    (None: never tile; "auto": tile a frame only when its decode needs more than memory / workers bytes,
-    refcodec.decoder.tiling.tile_for_budget). memory: bytes for all workers (None: memory_budget()).
-    blas: OpenBLAS threads per worker (None: leave the setting alone).
+    everything in the calling thread). tile: latent tile side (None: never tile; "auto": tile a frame only
+    when its decode needs more than memory / workers bytes, refcodec.decoder.tiling.tile_for_budget).
+    memory: bytes for all workers (None: memory_budget()). blas: OpenBLAS threads per worker (None: leave the
+    setting alone).
     """
     h, w = size
     planned = default_workers() if workers is None else max(1, int(workers))

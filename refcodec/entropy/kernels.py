@@ -1,13 +1,16 @@
 """Which decode loop runs: plain Python (refcodec.entropy.kernels_python) or numba
-(refcodec.entropy.kernels_numba). Both give the same symbols and the same error results (tests/test_entropy.py
-compares them on the conformance vectors and on random streams); only the cost differs.
+(refcodec.entropy.kernels_numba). Both give the same symbols and the same error results
+(tests/test_entropy_kernels.py compares them on the conformance vectors and on random and corrupted streams);
+only the cost differs.
 
-numba costs a fixed start-up (import about 0.2 s, then each kernel's cache load about 0.35 s, or a compile of
-seconds when the cache is cold) and then decodes some 50x faster than Python. With `mode` "auto" a process
-therefore decodes in Python until it has decoded PYTHON_BUDGET_SYMBOLS symbols, about as much Python time as
-numba's start-up costs, and with numba from then on (the ski-rental rule: never more than about twice the
-cost of the better choice made in hindsight). One small image (224 x 224 x 12 channels = 9,408 symbols) never
-loads numba; a video switches after a few frames.
+numba costs a fixed start-up per process (import, then loading the kernel from numba's cache: 0.35 s to 0.75 s
+measured by bench/bench_startup.py on the shared 2-core machine; a compile of seconds when the cache is cold)
+and then decodes 4x to 15x faster than Python (0.05 to 0.17 against 0.65 to 1 microseconds per symbol in
+runs of the same bench under varying load). With
+`mode` "auto" a process therefore decodes in Python until it has decoded PYTHON_BUDGET_SYMBOLS symbols, about
+as much Python time as numba's start-up costs, and with numba from then on (the ski-rental rule: never more
+than about twice the cost of the better choice made in hindsight). One small image (224 x 224 x 12 channels =
+9,408 symbols) never loads numba; a 768 x 432 video (62,208 symbols a frame) switches after 8 frames.
 """
 
 from __future__ import annotations
