@@ -78,12 +78,20 @@ def decode(input_path: str, output: str, model_path: str | None, decoder_path: s
     progress = Progress(n_out, "decoding", enabled=n_out > 1)
 
     def frames():
-        cache = (-1, None)
-        for src in tl.source:
-            if cache[0] != src:
-                k = ds.channels_present[src] if channels is None else min(channels, ds.channels_present[src])
-                cache = (src, decoder.decode(latent_from_symbols(ds.symbols[src], k, model))[:h, :w])
-            yield cache[1]
+        # all cores, in order, large frames in tiles, uint8 frames streamed to the writer
+        # (refcodec.decoder.pipeline); a lost frame's slot repeats the last decoded one (refcodec.recovery)
+        from refcodec.decoder.pipeline import decode_frames
+
+        def k_of(i: int) -> int:
+            return ds.channels_present[i] if channels is None else min(channels, ds.channels_present[i])
+
+        latents = (latent_from_symbols(ds.symbols[i], k_of(i), model) for i in range(len(ds.symbols)))
+        decoded = iter(decode_frames(decoder, latents, (h, w)))
+        current, current_i = None, -1
+        for src in tl.source:  # non-decreasing: each decoded frame is taken once, in order
+            while current_i < src:
+                current, current_i = next(decoded), current_i + 1
+            yield current
             progress(1)
 
     try:

@@ -14,7 +14,38 @@ from refcodec import __version__
 from refcodec.errors import RefcodecError
 
 
-class RefcodecGroup(click.Group):
+_COMMANDS = {
+    "plan": ("refcodec.cli.plan", "plan"),
+    "eval": ("refcodec.cli.eval", "eval_cmd"),
+    "export": ("refcodec.cli.export", "export"),
+    "encode": ("refcodec.cli.encode", "encode"),
+    "decode": ("refcodec.cli.decode", "decode"),
+    "truncate": ("refcodec.cli.truncate", "truncate"),
+    "info": ("refcodec.cli.info", "info"),
+    "verify": ("refcodec.cli.verify", "verify_cmd"),
+    "vectors": ("refcodec.cli.vectors", "vectors"),
+}
+"""Command name -> (module, attribute). A command's module (and what it imports at its top) is imported only
+when that command runs, or for --help: `refcodec decode` never pays for the encoder's or eval's imports
+(bench/bench_startup.py measures start-up). A new command adds one line here."""
+
+
+class LazyGroup(click.Group):
+    """A click group whose commands (_COMMANDS) are imported when first looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in _COMMANDS:
+            import importlib
+
+            module, attr = _COMMANDS[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return self.commands.get(name)
+
+
+class RefcodecGroup(LazyGroup):
     """A click group that turns refcodec errors (and a few OS errors) into one-line messages."""
 
     def invoke(self, ctx: click.Context):  # noqa: D401
@@ -35,29 +66,3 @@ class RefcodecGroup(click.Group):
 @click.version_option(__version__, prog_name="refcodec")
 def cli() -> None:
     """refcodec: bit-exact host reference for MCUCoder-class learned video codecs on microcontrollers."""
-
-
-def _register() -> None:
-    from refcodec.cli import plan
-
-    cli.add_command(plan.plan)
-    from refcodec.cli import eval as eval_cli
-
-    cli.add_command(eval_cli.eval_cmd)
-    from refcodec.cli import export as export_cli
-
-    cli.add_command(export_cli.export)
-    from refcodec.cli import decode, encode, info, truncate
-
-    for command in (encode.encode, decode.decode, truncate.truncate, info.info):
-        cli.add_command(command)
-    from refcodec.cli import verify as verify_cli
-
-    cli.add_command(verify_cli.verify_cmd)
-    from refcodec.cli import vectors as vectors_cli
-
-    cli.add_command(vectors_cli.vectors)
-    # Each command module registers here, one line each (import inside to keep start-up fast).
-
-
-_register()

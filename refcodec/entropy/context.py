@@ -14,12 +14,14 @@ The tables are `context_lengths[c][ctx][s]` (uint8, 0 = no code) of the model (E
 
 from __future__ import annotations
 
-import numba
+from functools import cached_property
+
 import numpy as np
 
 from refcodec.bitstream.format import CTX_MAX_BUCKETS, MAX_CODE_LENGTH
 from refcodec.entropy.bitio import pack_codes
-from refcodec.entropy.huffman import canonical_codes, decode_one
+from refcodec.entropy.huffman import canonical_codes
+from refcodec.entropy.kernels import context_decode_symbols
 from refcodec.errors import BitstreamError, InvalidArgumentError
 
 
@@ -84,8 +86,17 @@ class ContextCoder:
         # symbols with a code sorted by (length, symbol); uncodable ones last (never indexed)
         key = np.where(L > 0, L * nsym + np.arange(nsym)[None, :], (MAX_CODE_LENGTH + 1) * nsym)
         self.sorted_symbols = np.ascontiguousarray(np.argsort(key, axis=1, kind="stable").astype(np.int64))
-        # canonical codes (spec §6.2) of every context row; an all-zero row codes nothing
-        self.codes = np.stack([canonical_codes(row) if row.any() else np.zeros(nsym, np.uint32) for row in L])
+
+    @cached_property
+    def codes(self) -> np.ndarray:
+        """Canonical codes (spec §6.2) of every context row, uint32 [NCTX, 2^bits]; an all-zero row codes
+        nothing. Built on first use: only the encoder needs them (a decoder walks bl_count / sorted_symbols)."""
+        L = self.lengths
+        return np.stack([canonical_codes(row) if row.any() else np.zeros(L.shape[1], np.uint32) for row in L])
+
+    @cached_property
+    def _tables_as_lists(self) -> tuple[list, list]:
+        return self.bl_count.tolist(), self.sorted_symbols.tolist()
 
     def _lookup(self, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         sym = np.asarray(symbols)
@@ -115,9 +126,8 @@ class ContextCoder:
         pattern that is not a code, running past the chunk, trailing bytes or non-zero padding."""
         buf = np.frombuffer(bytes(data), dtype=np.uint8)
         n = int(height) * int(width)
-        out = np.zeros(n, dtype=np.int64)
-        pos = _ctx_decode_kernel(buf, int(height), int(width), self.shift, self.nb, self.bl_count,
-                                 self.sorted_symbols, out)
+        out, pos = context_decode_symbols(buf, int(height), int(width), self.shift, self.nb, self.bl_count,
+                                          self.sorted_symbols, self._tables_as_lists)
         if pos == -1:
             raise BitstreamError(f"context chunk of {len(data)} bytes ends before all {n} symbols are decoded",
                                  "E_CHUNK")
@@ -137,20 +147,3 @@ def context_coders(context_lengths: np.ndarray, bits: int) -> tuple[ContextCoder
     if arr.ndim != 3:
         raise InvalidArgumentError(f"context code lengths must be [C, NCTX, 2^bits], got {arr.shape}")
     return tuple(ContextCoder(row, bits) for row in arr)
-
-
-@numba.njit(cache=True)
-def _ctx_decode_kernel(data, h, w, shift, nb, bl_count, sorted_symbols, out):  # pragma: no cover - numba
-    """puff.c-style canonical decode with the table of each symbol's context. Returns the bit position
-    after the last symbol, or -1 (ran past the end of data) / -2 (bit pattern not a code)."""
-    pos = 0
-    for y in range(h):
-        for x in range(w):
-            left = nb if x == 0 else out[y * w + x - 1] >> shift
-            top = nb if y == 0 else out[(y - 1) * w + x] >> shift
-            ctx = left * (nb + 1) + top
-            sym, pos = decode_one(data, pos, bl_count[ctx], sorted_symbols[ctx])
-            if pos < 0:
-                return pos
-            out[y * w + x] = sym
-    return pos

@@ -3,16 +3,17 @@
 Code lengths come from the model file (EntropyTables.code_lengths, uint8 [C, 2^bits], 0 = symbol
 not codable, at most MAX_CODE_LENGTH = 15). Codes are assigned canonically as in DEFLATE
 (RFC 1951 §3.2.2) and written MSB-first. Decoding walks lengths 1..15 with the per-length counts
-(the table-free loop of zlib's puff.c), so an MCU needs 16 counts and a 2^bits symbol list.
+(the table-free loop of zlib's puff.c), so an MCU needs 16 counts and a 2^bits symbol list. The loop runs in
+plain Python or numba (refcodec.entropy.kernels chooses; same results).
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from refcodec.bitstream.format import MAX_CODE_LENGTH
 from refcodec.entropy.bitio import pack_codes
+from refcodec.entropy.kernels import huffman_decode_symbols
 from refcodec.errors import BitstreamError, InvalidArgumentError
 
 
@@ -78,42 +79,6 @@ def huffman_coded_bits(symbols: np.ndarray, lengths: np.ndarray) -> int | None:
     return int(sym_len.sum())
 
 
-@numba.njit(cache=True)
-def decode_one(data, pos, bl_count, sorted_symbols):  # pragma: no cover - numba
-    """puff.c-style canonical decode of one symbol at bit `pos` (MSB first) with the table (bl_count[1..15],
-    symbols sorted by (length, symbol)). Returns (symbol, bit position after it), or (0, -1) if it runs past
-    the end of data, (0, -2) if the bit pattern is not a code."""
-    nbits_total = data.size * 8
-    code = 0
-    first = 0
-    index = 0
-    for length in range(1, 16):
-        if pos >= nbits_total:
-            return 0, -1
-        code |= (data[pos >> 3] >> (7 - (pos & 7))) & 1
-        pos += 1
-        count = bl_count[length]
-        if code - first < count:
-            return sorted_symbols[index + code - first], pos
-        index += count
-        first += count
-        first <<= 1
-        code <<= 1
-    return 0, -2
-
-
-@numba.njit(cache=True)
-def _decode_kernel(data, n, bl_count, sorted_symbols, out):  # pragma: no cover - numba
-    """n symbols with one table. Returns the bit position after the last symbol, or -1 / -2 (decode_one)."""
-    pos = 0
-    for i in range(n):
-        sym, pos = decode_one(data, pos, bl_count, sorted_symbols)
-        if pos < 0:
-            return pos
-        out[i] = sym
-    return pos
-
-
 def huffman_decode(data: bytes, lengths: np.ndarray, n: int) -> np.ndarray:
     """Decode exactly n symbols -> uint8 [n]. The chunk must end in the byte holding the last
     code bit, with zero padding (spec §6.1); anything else raises BitstreamError."""
@@ -123,8 +88,7 @@ def huffman_decode(data: bytes, lengths: np.ndarray, n: int) -> np.ndarray:
     order = np.lexsort((np.arange(lengths.size), lengths))
     sorted_symbols = order[lengths[order] > 0].astype(np.int64)
     buf = np.frombuffer(bytes(data), dtype=np.uint8)
-    out = np.zeros(n, dtype=np.int64)
-    pos = _decode_kernel(buf, n, bl_count, sorted_symbols, out)
+    out, pos = huffman_decode_symbols(buf, n, bl_count, sorted_symbols)
     if pos == -1:
         raise BitstreamError(f"huffman chunk of {len(data)} bytes ends before all {n} symbols are decoded", "E_CHUNK")
     if pos == -2:
