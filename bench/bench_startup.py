@@ -60,8 +60,9 @@ def _us_per_symbol(model) -> tuple[float, float, int]:
     from refcodec.bitstream.container import parse_stream
     from refcodec.codec import encode_frames
     from refcodec.media import open_media
+    from refcodec.paths import video_dir
 
-    frame = next(open_media(ROOT.parent / "shared" / "datasets" / "video" / "car-detection.mp4").frames)
+    frame = next(open_media(video_dir() / "car-detection.mp4").frames)
     parsed = parse_stream(encode_frames([frame], model, entropy="ctx"))
     lh, lw = parsed.header.latent_height, parsed.header.latent_width
     coders = model.entropy.context_coders

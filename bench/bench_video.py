@@ -5,7 +5,7 @@ to the same writer), in the same script. Writes bench/results/video.json; prints
 
     python bench/bench_video.py [--frames 24] [--large 4000x3000] [--repeat 2] [--load 0] [--parts clip,large]
 
-1. clip: the first --frames frames of shared/datasets/video/car-detection.mp4 (768 x 432, the clip of the
+1. clip: the first --frames frames of datasets/video/car-detection.mp4 (768 x 432, the clip of the
    issue) encoded with the bundled model, decoded to MP4: frames/s of each path and the ratio; and the pipeline
    with one worker (REFCODEC_THREADS=1) to show what the threads add.
 2. large: a Kodak picture resized to --large, encoded, decoded to PNG: seconds, peak memory (the decoding
@@ -34,7 +34,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATASETS = ROOT.parent / "shared" / "datasets"
+from refcodec.paths import data_root  # noqa: E402
+
+DATASETS = data_root()  # refcodec.paths: $REFCODEC_DATA or ../shared/datasets
 CLIP = DATASETS / "video" / "car-detection.mp4"
 PICTURE = DATASETS / "kodak" / "kodim23.png"
 

@@ -20,8 +20,9 @@ from refcodec.decoder.tiling import SCALE, decode_tiled, plan_tiles, receptive_m
 from refcodec.media.writer import to_uint8
 from refcodec.model.registry import default_model
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-KODIM = DATASETS / "kodak" / "kodim23.png"
+from datasets import KODAK  # noqa: E402  (tests/datasets.py: refcodec.paths, skips with the reason)
+
+KODIM = KODAK / "kodim23.png"
 
 
 @pytest.fixture(scope="module")
