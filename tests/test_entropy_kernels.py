@@ -56,10 +56,11 @@ def _assert_same(res) -> int:
 def test_every_coded_chunk_of_the_vectors(name):
     rec = json.loads((ROOT / name / "vector.json").read_text())
     model = load_model(ROOT / "models" / f"{rec['model']['name']}.npz")
-    expected = np.fromfile(ROOT / name / "symbols.bin", np.uint8).reshape(rec["shapes"]["symbols"])[0]
     parsed = parse_stream((ROOT / name / "stream.mcuc").read_bytes())
     lh, lw = parsed.header.latent_height, parsed.header.latent_width
-    for pkt in parsed.packets[:1]:  # the vector's symbols are those of its first frame
+    dirs = rec.get("tensor_dirs", ["."])  # multi-frame vectors: one folder of tensors per frame
+    for pkt, folder in zip(parsed.packets, dirs):
+        expected = np.fromfile(ROOT / name / folder / "symbols.bin", np.uint8).reshape(lh, lw, -1)
         for c, chunk in enumerate(pkt.chunks):
             buf = np.frombuffer(chunk.data, np.uint8)
             if chunk.mode == CHUNK_HUFFMAN:
