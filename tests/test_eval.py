@@ -271,6 +271,14 @@ def test_cli_eval_end_to_end_two_images(tmp_path):
     assert set(res["bd_rate"]) == {"jpeg420", "jpeg444"}
     assert [s["k"] for s in res["ordering"]["steps"]] == list(range(2, 13))
     assert "ordering:" in r.output and png.stat().st_size > 1000
+    # frame-border figures (issue 13): per k, from the per-image rings, and the k = 12 line in the summary
+    assert [row["k"] for row in res["borders"]] == list(range(1, 13))
+    b12 = res["borders"][-1]
+    assert len(b12["ring_ratio"]) == 8 and 0 < b12["edge_share"] < 1
+    per = [res["per_image"][n][-1]["border"] for n in res["images"]]
+    assert b12["ring_ratio"][0] == pytest.approx(
+        np.mean([p["ring_mse"][0] for p in per]) / np.mean([p["interior_mse"] for p in per]))
+    assert "borders at k=12: ring 0..7 error / interior" in r.output
 
 
 def test_encode_resize_is_the_eval_preparation():

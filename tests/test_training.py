@@ -73,6 +73,18 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     assert load_decoder(next((tmp_path / "assets2").glob("decoder-*.npz"))).decode(
         dequantize_latent(m2, m2.latent_quantizer.quantize(lat[0]), 12)).shape == (64, 96, 3)
 
+    # the border loss of issue 13 (reflect-padded MS-SSIM, crops against frame edges) runs and is recorded
+    res = pipeline.main(["finetune", "--from", str(tmp_path / "assets2"), "--config", "tiny", "--steps", "2",
+                         "--loss", "border", "--images", "2", "--out", str(tmp_path / "ft3"),
+                         "--assets", str(tmp_path / "assets3")])
+    assert res == 0
+    m3 = load_model(next((tmp_path / "assets3").glob("encoder-*.npz")))
+    assert m3.meta["training"]["finetune_steps"] == 4
+    assert m3.meta["training"]["finetune_runs"][-1] == {"steps": 2, "lr": 2e-4, "loss": "border"}
+    assert "loss" not in m3.meta["training"]["finetune_runs"][0]
+    d2 = next((tmp_path / "assets2").glob("decoder-*.npz")).name
+    assert next((tmp_path / "assets3").glob("decoder-*.npz")).name != d2  # the weights moved
+
 
 def test_encoder_padding_matches_topology():
     enc = Encoder()

@@ -24,7 +24,7 @@ def _num(x: float | None, fmt: str) -> str:
 
 
 def markdown(result: dict) -> str:
-    """The README tables: refcodec per k, BD-rates vs JPEG, and the ordering check."""
+    """The README tables: refcodec per k, BD-rates vs JPEG, the ordering check and the frame borders."""
     size = result["size"]
     lines = [
         f"refcodec on `{Path(result['dataset']).name}` ({len(result['images'])} images, {size}x{size}), "
@@ -44,7 +44,34 @@ def markdown(result: dict) -> str:
     bad = [s["k"] for s in order["steps"] if not s["better"]]
     verdict = "yes, for every k" if order["ok"] else f"NO at k = {bad}"
     lines += ["", f"Ordering (each k beats k-1 in MS-SSIM): {verdict}"]
+    lines += border_lines(result)
     return "\n".join(lines) + "\n"
+
+
+def _opt(x: float | None, fmt: str) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
+
+
+def border_lines(result: dict) -> list[str]:
+    """Squared error per ring (distance to the frame edge) / interior error, and the share of all squared
+    error within 4 px of the edge, per k (refcodec.eval.borders); nothing for results without them."""
+    rows = result.get("borders")
+    if not rows:
+        return []
+    lines = ["", "Frame borders: squared error of ring r (r px from the nearest edge) / interior (>= 16 px), "
+                 "share of all squared error within 4 px of the edge", "",
+             "| k | ring 0 | ring 1 | ring 2 | ring 3 | ring 4 | ring 5 | ring 6 | ring 7 | within 4 px |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        share = r["edge_share"]
+        lines.append(f"| {r['k']} | " + " | ".join(_opt(v, ".2f") for v in r["ring_ratio"])
+                     + f" | {_opt(None if share is None else 100 * share, '.1f')}% |")
+    last = rows[-1]
+    share = last["edge_share"]
+    lines += ["", f"At k = {last['k']}: outermost ring {_opt(last['ring_ratio'][0], '.1f')}x the interior, "
+                  f"{_opt(None if share is None else 100 * share, '.1f')}% of the "
+                  "squared error within 4 px of the edge."]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,8 @@ For each image of a folder (prepared as the paper does, refcodec.eval.prep):
   PNG would be, and measure PSNR (RGB) and MS-SSIM (refcodec.eval.metrics);
 - JPEG at each quality of the sweep, 4:2:0 and 4:4:4 (refcodec.eval.jpeg).
 Means are arithmetic means over images of the per-image bpp, PSNR and MS-SSIM; MS-SSIM in dB is taken of the
-mean MS-SSIM. BD-rates (refcodec.eval.bdrate) compare the mean curves.
+mean MS-SSIM. BD-rates (refcodec.eval.bdrate) compare the mean curves. Per k, the squared error per distance
+to the frame edge (refcodec.eval.borders, issue 13) is kept per image and aggregated in "borders".
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 
 from refcodec.errors import InvalidArgumentError, RefcodecError
 from refcodec.eval.bdrate import bd_rate
+from refcodec.eval.borders import EDGE, aggregate, border_errors
 from refcodec.eval.jpeg import DEFAULT_QUALITIES, SUBSAMPLING, jpeg_sweep
 from refcodec.eval.metrics import ms_ssim, ms_ssim_db, psnr, to_float01
 from refcodec.eval.prep import list_images, load_prepared
@@ -45,7 +47,7 @@ def _entropy_name(model) -> str:
 
 def codec_points(rgb: np.ndarray, model, decoder, channels: Sequence[int] | None = None) -> list[dict]:
     """One image (uint8 [H, W, 3]) through refcodec at each channel count (default 1..model.channels):
-    [{"k", "bytes", "bpp", "psnr", "ms_ssim"}]."""
+    [{"k", "bytes", "bpp", "psnr", "ms_ssim", "border"}] (border: refcodec.eval.borders.border_errors)."""
     from refcodec.bitstream import truncate_stream
     from refcodec.codec import decode_stream, encode_frames
 
@@ -68,6 +70,7 @@ def codec_points(rgb: np.ndarray, model, decoder, channels: Sequence[int] | None
                 "bpp": 8.0 * len(data) / (h * w),
                 "psnr": psnr(ref, rec),
                 "ms_ssim": ms_ssim(ref, rec),
+                "border": border_errors(ref, rec),
             }
         )
     return out
@@ -93,6 +96,13 @@ def _add_db(rows: list[dict]) -> list[dict]:
     for r in rows:
         r["ms_ssim_db"] = ms_ssim_db(r["ms_ssim"])
     return rows
+
+
+def border_rows(per_image: list[list[dict]]) -> list[dict]:
+    """Per k: refcodec.eval.borders.aggregate of the images' border figures, {"k", "ring_ratio", "ring_mse",
+    "interior_mse", "edge_share"}."""
+    return [{"k": first["k"], **aggregate([img[j]["border"] for img in per_image])}
+            for j, first in enumerate(per_image[0])]
 
 
 def ordering_check(rows: list[dict]) -> dict:
@@ -179,6 +189,7 @@ def evaluate(
         "jpeg": jpeg,
         "bd_rate": bd_rates(codec_rows, jpeg),
         "ordering": ordering_check(codec_rows),
+        "borders": border_rows(per_image),
         "per_image": {p.name: pts for p, pts in zip(files, per_image)},
         "tools": {
             "pillow": pillow_version,
@@ -193,6 +204,9 @@ def evaluate(
             "ms_ssim_db": "-10*log10(1 - mean MS-SSIM)",
             "bd_rate": "bjontegaard package, Akima, percent (negative: fewer bits than the anchor)",
             "codec_output": "decoded float frame rounded to 8 bits before the metrics",
+            "borders": "squared error (mean over RGB) per ring r = distance to the nearest frame edge, rings 0..7, "
+                       "mean over images / mean interior (>= 16 px) error; edge_share: share of all squared error "
+                       f"within {EDGE} px of the edge (refcodec.eval.borders)",
         },
     }
 
@@ -224,4 +238,10 @@ def summary_lines(result: dict) -> list[str]:
             parts.append(f"{metric} {'n/a' if v is None or not np.isfinite(v) else f'{v:+.2f}%'}"
                          f" (overlap {bd[metric]['overlap']:.2f})")
         lines.append(f"BD-rate vs {name}: " + ", ".join(parts))
+    if result.get("borders"):
+        b = result["borders"][-1]
+        rings = " ".join("n/a" if v is None or not np.isfinite(v) else f"{v:.1f}" for v in b["ring_ratio"])
+        share = b["edge_share"]
+        lines.append(f"borders at k={b['k']}: ring 0..7 error / interior = {rings}; share of error within "
+                     f"{EDGE} px of the edge {'n/a' if share is None or not np.isfinite(share) else f'{100 * share:.1f}%'}")
     return lines

@@ -4,7 +4,7 @@
     python -m refcodec.training.pipeline export --ckpt runs/NAME/ckpt.pt --bits B --finetune-steps N \
         --out runs/NAME/ft [--assets refcodec/assets] [--resume]
     python -m refcodec.training.pipeline finetune --steps N --out runs/NAME/ft2 [--from refcodec/assets]
-        [--assets refcodec/assets] [--resume]
+        [--assets refcodec/assets] [--loss msssim-l1|border] [--resume]
     python -m refcodec.training.pipeline quick-eval [--images ../shared/datasets/kodak] [--size 224]
     python -m refcodec.training.pipeline refit-tables --assets DIR [--out DIR] [--images N]
 
@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from refcodec.errors import InvalidArgumentError
@@ -128,11 +129,44 @@ def rd_points(model: EncoderModel, decode, images: list[np.ndarray]) -> list[dic
     return [{"k": k, **{m: round(float(np.mean(v)), 5) for m, v in d.items()}} for k, d in acc.items()]
 
 
+LOSSES = ("msssim-l1", "border")
+BORDER_PAD = 8  # reflect padding (pixels) of both frames before MS-SSIM in the "border" loss
+EDGE_ANCHOR_P = 0.5  # "border" loss: chance, per axis, that a crop is put against a true frame edge
+
+
+def crop_origin(rng: np.random.Generator, n: int, size: int, loss: str) -> int:
+    """Latent crop origin along one axis of length n for a crop of `size` latents. "msssim-l1": uniform (the
+    original draw, unchanged). "border": with chance EDGE_ANCHOR_P against the first or the last frame edge
+    (half each), so that crops often hold true frame borders (the encoder's SAME padding there), else
+    uniform."""
+    if loss == "border" and rng.random() < EDGE_ANCHOR_P:
+        return 0 if rng.random() < 0.5 else n - size
+    return int(rng.integers(0, n - size + 1))
+
+
+def finetune_loss(x_hat: torch.Tensor, x: torch.Tensor, cfg: TrainConfig, loss: str = "msssim-l1") -> torch.Tensor:
+    """(1 - w) (1 - MS-SSIM) + w L1, w = cfg.l1_weight. "msssim-l1": MS-SSIM as in stage 1 (valid filtering:
+    a pixel 0..4 px from the crop edge is in few or no windows, so the border has almost no weight). "border":
+    MS-SSIM of both frames reflect-padded by BORDER_PAD pixels, so that at the finest scale every pixel of the
+    frame, edges included, is the centre of a window (issue 13); L1 unchanged (already on every pixel)."""
+    if loss not in LOSSES:
+        raise InvalidArgumentError(f"unknown fine-tuning loss {loss!r}, expected one of {list(LOSSES)}")
+    if loss == "border":
+        p = (BORDER_PAD,) * 4
+        msssim = ms_ssim(F.pad(x_hat, p, mode="reflect"), F.pad(x, p, mode="reflect")).mean()
+    else:
+        msssim = ms_ssim(x_hat, x).mean()
+    return (1 - cfg.l1_weight) * (1 - msssim) + cfg.l1_weight * (x_hat - x).abs().mean()
+
+
 def finetune_decoder(dec: Decoder, model: EncoderModel, images: list[np.ndarray], latents: list[np.ndarray],
                      cfg: TrainConfig, steps: int, lr: float, out: Path, resume: bool = False, seed: int = 1,
-                     ckpt_every: float = 120.0) -> dict:
+                     ckpt_every: float = 120.0, loss: str = "msssim-l1") -> dict:
     """Train the decoder alone on (image crop, dequantized INT8 latent crop) pairs, tail-drop as in stage 1,
-    cosine LR from lr to lr/20. Checkpoint: out/finetune.pt."""
+    cosine LR from lr to lr/20, loss `finetune_loss(.., loss)` (crops drawn by `crop_origin`).
+    Checkpoint: out/finetune.pt."""
+    if loss not in LOSSES:
+        raise InvalidArgumentError(f"unknown fine-tuning loss {loss!r}, expected one of {list(LOSSES)}")
     torch.set_num_threads(cfg.threads)
     out.mkdir(parents=True, exist_ok=True)
     ck_path = out / "finetune.pt"
@@ -162,20 +196,19 @@ def finetune_decoder(dec: Decoder, model: EncoderModel, images: list[np.ndarray]
         for _ in range(cfg.batch):
             i = int(rng.integers(len(ims)))
             h, w = deq[i].shape[1:]
-            y0, x0 = int(rng.integers(0, h - lc + 1)), int(rng.integers(0, w - lc + 1))
+            y0, x0 = crop_origin(rng, h, lc, loss), crop_origin(rng, w, lc, loss)
             ys.append(deq[i][:, y0:y0 + lc, x0:x0 + lc])
             xs.append(ims[i][:, 8 * y0:8 * (y0 + lc), 8 * x0:8 * (x0 + lc)])
         x = torch.stack(xs).float() / 255.0
         y = torch.stack(ys) * tail_drop_mask(len(xs), generator=gen)
         x_hat = dec(y)
-        msssim = ms_ssim(x_hat, x).mean()
-        loss = (1 - cfg.l1_weight) * (1 - msssim) + cfg.l1_weight * (x_hat - x).abs().mean()
+        value = finetune_loss(x_hat, x, cfg, loss)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        value.backward()
         opt.step()
         step += 1
         seconds = start_seconds + time.time() - t0
-        hist.append(float(loss.detach()))
+        hist.append(float(value.detach()))
         if step % 50 == 0 or step == steps:
             log(json.dumps({"finetune_step": step, "loss": round(float(np.mean(hist)), 5),
                             "seconds": round(seconds, 1)}))
@@ -291,10 +324,11 @@ def cmd_finetune(a) -> dict:
         log(f"latent quantizer refitted on {a.levels} levels: lo={lq.lo.tolist()} mult={lq.mult.tolist()}")
     training = dict(model.meta.get("training", {}))
     prev = int(training.get("finetune_steps", 0))
-    ft = finetune_decoder(dec, model, images, lat, cfg, a.steps, a.lr, a.out, a.resume)
+    ft = finetune_decoder(dec, model, images, lat, cfg, a.steps, a.lr, a.out, a.resume, loss=a.loss)
+    run = {"steps": ft["steps"], "lr": a.lr, **({} if a.loss == "msssim-l1" else {"loss": a.loss})}
     training.update(finetune_steps=prev + ft["steps"],
                     finetune_cpu_seconds=round(float(training.get("finetune_cpu_seconds", 0.0)) + ft["seconds"], 1),
-                    finetune_runs=training.get("finetune_runs", []) + [{"steps": ft["steps"], "lr": a.lr}],
+                    finetune_runs=training.get("finetune_runs", []) + [run],
                     **({} if a.levels is None else {"latent_levels": a.levels}))
     model = with_quantizer(model, lq, fit_tables(lq, lat))
     model = EncoderModel(model.layers, model.rounding, model.latent_quantizer, model.entropy,
@@ -375,6 +409,9 @@ def main(argv=None) -> int:
     f.add_argument("--levels", type=int, default=None,
                    help="refit the latent quantizer: the calibrated range over this many levels (<= 2^bits)")
     f.add_argument("--lr", type=float, default=2e-4)
+    f.add_argument("--loss", choices=LOSSES, default="msssim-l1",
+                   help="msssim-l1: the stage-1 loss; border: MS-SSIM on reflect-padded frames and crops often "
+                        "against true frame edges (issue 13)")
     f.add_argument("--images", type=int, default=None, help="use the first N training images (default all)")
     f.add_argument("--out", type=Path, required=True)
     f.add_argument("--assets", type=Path, default=ASSETS_DIR)

@@ -1,0 +1,61 @@
+"""The "border" fine-tuning loss (issue 13): border pixels count, the default loss is unchanged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from refcodec.errors import InvalidArgumentError  # noqa: E402
+from refcodec.training.config import get_config  # noqa: E402
+from refcodec.training.pipeline import crop_origin, finetune_loss  # noqa: E402
+
+
+def _smooth(n: int, size: int, seed: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, 3, size // 8, size // 8, generator=g)
+    return torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+
+
+@pytest.mark.parametrize("config", ["tiny", "cpu"])
+def test_border_loss_weighs_the_frame_edge(config):
+    cfg = get_config(config)
+    x = _smooth(2, cfg.crop, 0)
+    noise = 0.15 * (torch.rand(x.shape, generator=torch.Generator().manual_seed(1)) - 0.5)
+    edge = torch.zeros_like(x, dtype=torch.bool)
+    edge[..., :2, :] = edge[..., -2:, :] = edge[..., :, :2] = edge[..., :, -2:] = True
+    on_edge = (x + noise * edge).clamp(0, 1)
+    inside = torch.zeros_like(edge)
+    c = cfg.crop // 2
+    inside[..., c - 8:c + 8, c - 8:c + 8] = True  # about as many pixels as the 2-px frame edge at 64x64
+    in_middle = (x + noise * inside).clamp(0, 1)
+    base = {name: float(finetune_loss(y, x, cfg)) for name, y in (("edge", on_edge), ("mid", in_middle))}
+    new = {name: float(finetune_loss(y, x, cfg, "border")) for name, y in (("edge", on_edge), ("mid", in_middle))}
+    # the default loss barely sees an error on the outer 2 px (valid MS-SSIM windows); the border loss does:
+    # relative to the same error in the middle, the edge error costs > 4x more than under the default loss
+    assert new["edge"] > 2.5 * base["edge"]
+    assert new["edge"] / new["mid"] > 4 * base["edge"] / base["mid"]
+    # with the same error everywhere, the gradient on the outermost ring relative to the middle's
+    everywhere = (x + noise).clamp(0, 1)
+    grads = {}
+    for loss in ("msssim-l1", "border"):
+        y = everywhere.clone().requires_grad_(True)
+        finetune_loss(y, x, cfg, loss).backward()
+        grads[loss] = float(y.grad[..., 0, 4:-4].abs().mean() / y.grad[..., c - 8:c + 8, c - 8:c + 8].abs().mean())
+    assert grads["border"] > 3 * grads["msssim-l1"]
+    assert float(finetune_loss(x, x, cfg, "border")) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(InvalidArgumentError):
+        finetune_loss(x, x, cfg, "mse")
+
+
+def test_crop_origin_default_draw_unchanged_and_border_draw_hits_edges():
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    assert [crop_origin(a, 40, 16, "msssim-l1") for _ in range(200)] == \
+        [int(b.integers(0, 40 - 16 + 1)) for _ in range(200)]  # the old loss draws crops as before
+    rng = np.random.default_rng(6)
+    draws = np.array([crop_origin(rng, 40, 16, "border") for _ in range(4000)])
+    assert draws.min() == 0 and draws.max() == 24
+    at_edge = np.mean((draws == 0) | (draws == 24))
+    assert 0.5 < at_edge < 0.6  # 1/2 anchored + 2/25 of the uniform half
+    assert abs(np.mean(draws == 0) - np.mean(draws == 24)) < 0.04
