@@ -15,35 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from refcodec.cli.main import cli
 from refcodec.media import open_media
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-def run(*args, input=None):
-    result = CliRunner().invoke(cli, [str(a) for a in args], input=input)
-    out = result.stdout + result.stderr
-    assert "Traceback" not in out, out
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def fails(code, *args, match=""):
-    r = run(*args)
-    assert r.exit_code == code, (r.exit_code, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("refcodec: error:"), r.stderr
-    assert match in lines[0], lines[0]
-    return r
-
-
-def entries(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
+from cli_runner import entries, fails, run  # noqa: E402  (tests/cli_runner.py)
 
 
 def picture(h=30, w=45, seed=0) -> np.ndarray:

@@ -10,35 +10,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from spec_check import spec_valid
 
-from refcodec.cli.main import cli
 from refcodec.media import open_media
 
 from datasets import PHOTO_224, VIDEO, video_clips
 
 
-def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    out = result.stdout + result.stderr
-    assert "Traceback" not in out, out
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
-def fails(code, *args, match=""):
-    r = run(*args)
-    assert r.exit_code == code, (r.exit_code, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("refcodec: error:"), r.stderr
-    assert match in lines[0], lines[0]
-    return r
-
-
-def only(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
+from cli_runner import entries as only  # noqa: E402  (tests/cli_runner.py)
+from cli_runner import fails, run  # noqa: E402
 
 
 @pytest.fixture(scope="module")
