@@ -249,3 +249,33 @@ def test_entropy_mode_4_is_version_2_only():
     with pytest.raises(BitstreamError, match="entropy mode 4"):
         h.pack()
     assert CHUNK_CTX_HUFFMAN == 2 and CHUNK_INTER == 3
+
+
+def test_independent_spec_decoder_agrees(model, frames):
+    """bitstream_spec/mcuc_chunks.py (plain Python, written from §6.7) decodes the hand example and a whole
+    inter stream (construct grammar of mcuc_construct.py for the container) to refcodec's symbols."""
+    from spec_check import check_stream_module
+
+    chunks = check_stream_module.mcuc_chunks
+    table = _b1_table().tolist()
+    assert chunks.decode_inter_chunk(b"\xff\xf0", 3, 1, [0, 1, 0], table) == [1, 1, 0]
+    assert chunks.decode_inter_chunk(b"", 3, 1, [0, 0, 0], table) == [0, 0, 0]
+    with pytest.raises(chunks.ChunkError):
+        chunks.decode_inter_chunk(b"\xff\xf0\x00", 3, 1, [0, 1, 0], table)
+    data = encode_frames(frames, model, channels=5, entropy="inter", keyframe_interval=4)
+    e = model.entropy
+    spec = check_stream_module.decode_symbols(data, e.code_lengths.tolist(), e.context_lengths.tolist(),
+                                              e.inter_freqs.tolist())
+    ours = decode_symbols(data, model)
+    lh, lw = ours.symbols[0].shape[:2]
+    for sym, chans in zip(ours.symbols, spec):
+        assert len(chans) == 5
+        for c, ch in enumerate(chans):
+            assert ch == sym[:, :, c].ravel().tolist()
+    # a frame whose inter chunk lost its reference: the spec decoder says E_REFERENCE as well
+    pk = list(parse_stream(data).packets)
+    c = next(i for i, ch in enumerate(pk[1].chunks) if ch.mode == CHUNK_INTER)
+    bad = _with_packets(data, [pk[0].prefix(c)] + pk[1:])
+    with pytest.raises(check_stream_module.StreamCheckError, match="E_REFERENCE"):
+        check_stream_module.decode_symbols(bad, e.code_lengths.tolist(), e.context_lengths.tolist(),
+                                           e.inter_freqs.tolist())

@@ -21,6 +21,8 @@ from refcodec.paths import data_root
 
 FIT_CLIPS = ("car-detection", "one-by-one-person-detection")
 VALIDATION_CLIPS = ("bottle-detection", "vtest")
+FIT_FRAMES = 400
+"""Frames of each fit clip (consecutive, from the start) the bundled table was fitted on."""
 
 
 def clip_symbols(model, path: Path, frames: int, size):
@@ -56,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--clips", nargs="+", default=list(FIT_CLIPS))
     ap.add_argument("--video", type=Path, default=data_root() / "video")
-    ap.add_argument("--frames", type=int, default=400)
+    ap.add_argument("--frames", type=int, default=FIT_FRAMES)
     ap.add_argument("--size", default="320x240")
     a = ap.parse_args(argv)
     enc_file = sorted(a.assets.glob("encoder-*.npz"))[0] if a.assets != ASSETS else bundled_model_path()
