@@ -694,6 +694,10 @@ def generate(root: Path | None = None) -> dict[str, bytes]:
             files[f"{spec.name}/{fname}"] = data
     for fname, data in build_invalid(models).items():
         files[f"invalid/{fname}"] = data
+    from refcodec.vectors.inter_vectors import INTER_DIR, build_inter
+
+    for fname, data in build_inter(root if root is not None else Path(__file__).resolve().parents[2] / "vectors").items():
+        files[f"{INTER_DIR}/{fname}"] = data
     return files
 
 
@@ -714,7 +718,11 @@ def make_vectors(root: str | Path) -> int:
         model_path = root / "models" / f"{name}.npz"
         if not _model_file_matches(model_path, conformance_model(name).model_id):
             save_model(conformance_model(name), model_path)
-    return len(files) + len(MODEL_NAMES)
+    from refcodec.vectors.inter_vectors import INTER_MODEL_FILE, inter_model
+
+    if not _model_file_matches(root / INTER_MODEL_FILE, inter_model().model_id):
+        save_model(inter_model(), root / INTER_MODEL_FILE)
+    return len(files) + len(MODEL_NAMES) + 1
 
 
 def _model_file_matches(path: Path, model_id: str) -> bool:
@@ -745,7 +753,11 @@ def check_vectors(root: str | Path) -> list[str]:
     for name in MODEL_NAMES:
         if not _model_file_matches(root / "models" / f"{name}.npz", conformance_model(name).model_id):
             problems.append(f"differs or missing: models/{name}.npz (model id {conformance_model(name).model_id[:16]})")
-    known = set(files) | {f"models/{n}.npz" for n in MODEL_NAMES} | {"README.md"}
+    from refcodec.vectors.inter_vectors import INTER_MODEL_FILE, inter_model
+
+    if not _model_file_matches(root / INTER_MODEL_FILE, inter_model().model_id):
+        problems.append(f"differs or missing: {INTER_MODEL_FILE}")
+    known = set(files) | {f"models/{n}.npz" for n in MODEL_NAMES} | {"README.md", INTER_MODEL_FILE}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
         if path.is_file() and rel not in known:
