@@ -279,3 +279,38 @@ def test_independent_spec_decoder_agrees(model, frames):
     with pytest.raises(check_stream_module.StreamCheckError, match="E_REFERENCE"):
         check_stream_module.decode_symbols(bad, e.code_lengths.tolist(), e.context_lengths.tolist(),
                                            e.inter_freqs.tolist())
+
+
+def test_cli_encode_info_and_keep_going_decode(model, frames, tmp_path):
+    """`encode --entropy inter -i 4`, `info` (keyframes), and `decode --keep-going` of a stream whose frame 1 is
+    damaged: frames 1-3 (inter, their reference chain broken) are concealed, 4 (a keyframe) decodes again, and
+    the output has one frame per timeline slot."""
+    import json as _json
+
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from refcodec.cli.main import cli
+
+    src = tmp_path / "frames"
+    src.mkdir()
+    for i, f in enumerate(frames):
+        Image.fromarray(f).save(src / f"f{i:02d}.png")
+    run = lambda *a: CliRunner().invoke(cli, [str(x) for x in a])  # noqa: E731
+    r = run("encode", src, "-o", tmp_path / "v.mcuc", "--entropy", "inter", "-i", 4, "--fps", "10", "--json")
+    assert r.exit_code == 0, r.output
+    r = run("info", tmp_path / "v.mcuc", "--json")
+    info = _json.loads(r.output)
+    assert info["entropy"] == "inter" and info["keyframes"] == [0, 4]
+    data = bytearray((tmp_path / "v.mcuc").read_bytes())
+    data[info["frames"][1]["offset"] + 6] ^= 0x10
+    (tmp_path / "bad.mcuc").write_bytes(bytes(data))
+    r = run("decode", tmp_path / "bad.mcuc", "-o", tmp_path / "bad.mcuc.mcuc", "--keep-going")
+    assert r.exit_code == 2  # an .mcuc decode output is refused
+    r = run("decode", tmp_path / "bad.mcuc", "-o", tmp_path / "out", "--keep-going", "--json")
+    assert r.exit_code == 0, r.output
+    out = _json.loads(r.output[r.output.index("{"):])
+    assert out["lost"] == [[1, 3]] and out["repeated"] == [1, 2, 3]
+    assert len(list((tmp_path / "out").glob("*.png"))) == len(frames)
+    r = run("decode", tmp_path / "bad.mcuc", "-o", tmp_path / "out2")
+    assert r.exit_code == 5 and "[E_CRC]" in r.output
