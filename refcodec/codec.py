@@ -36,9 +36,9 @@ __all__ = [
 ENTROPY_CHOICES = ("auto", "inter", "ctx", "huffman", "raw")
 """Encoder entropy modes: inter = context Huffman + inter chunks (entropy_mode 4, spec §6.7), ctx = context
 Huffman (entropy_mode 2), huffman = per-channel Huffman (1), raw (0), auto = the best intra mode the model's
-tables allow (ctx, else huffman, else raw; inter is opt-in until the firmware reproduces it). An inter stream in
-which no chunk came out inter (a still image, a keyframe interval of 1) is written as entropy_mode 2 (reference
-encoder rule, spec §6.7.5)."""
+tables allow (ctx, else huffman, else raw; inter is opt-in until the firmware reproduces it). "inter" always
+writes entropy_mode 4, even when no chunk comes out inter (a still image): the header goes out before the first
+frame, as an MCU streams it (reference encoder rule, spec §6.7.5)."""
 
 DEFAULT_KEYFRAME_INTERVAL = 30
 """Frames from one keyframe to the next (spec §6.7.5): frames 0, N, 2N, ... are coded intra."""
@@ -162,8 +162,6 @@ def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: 
     if shape is None:
         raise InvalidArgumentError("no frames to encode")
     frame_count = len(packets) if len(packets) > 1 else 0
-    if mode == STREAM_ENTROPY_INTER and not any(c.mode == CHUNK_INTER for p in packets for c in p.chunks):
-        mode = STREAM_ENTROPY_CTX  # no inter chunk: a plain context stream (spec §7.1 reference encoder rule)
     header = StreamHeader(model.model_id_bytes, shape[1], shape[0], C, bits, mode, fps_num, fps_den, frame_count)
     return header.pack() + b"".join(p.pack() for p in packets)
 

@@ -134,12 +134,16 @@ def test_inter_stream_is_smaller_and_decodes_to_the_same_symbols(model, frames):
     assert any("inter" in f["chunk_modes"] for f in info["frames"])
 
 
-def test_no_inter_chunk_writes_a_context_stream(model, frames):
-    """A still image or keyframe interval 1: no chunk came out inter, so entropy_mode 2 (spec §6.7.5)."""
-    one = encode_frames(frames[:1], model, entropy="inter")
-    assert one == encode_frames(frames[:1], model, entropy="ctx")
-    assert encode_frames(frames[:3], model, entropy="inter", keyframe_interval=1) == \
-        encode_frames(frames[:3], model, entropy="ctx")
+def test_no_inter_chunk_still_an_inter_stream(model, frames):
+    """A still image or keyframe interval 1: no chunk comes out inter, yet the header says entropy_mode 4 (it goes
+    out before the first frame, spec §6.7.5); the chunks are the context stream's."""
+    for data, ctx in ((encode_frames(frames[:1], model, entropy="inter"), encode_frames(frames[:1], model, entropy="ctx")),
+                      (encode_frames(frames[:3], model, entropy="inter", keyframe_interval=1),
+                       encode_frames(frames[:3], model, entropy="ctx"))):
+        assert data[ENTROPY_MODE_AT] == STREAM_ENTROPY_INTER
+        assert parse_stream(data).packets == parse_stream(ctx).packets
+        assert all(np.array_equal(a, b) for a, b in zip(decode_symbols(data, model).symbols,
+                                                        decode_symbols(ctx, model).symbols))
 
 
 def test_inter_needs_inter_tables(model, frames):
