@@ -36,7 +36,7 @@ __all__ = [
 ENTROPY_CHOICES = ("auto", "inter", "ctx", "huffman", "raw")
 """Encoder entropy modes: inter = context Huffman + inter chunks (entropy_mode 4, spec §6.7), ctx = context
 Huffman (entropy_mode 2), huffman = per-channel Huffman (1), raw (0), auto = the best intra mode the model's
-tables allow (ctx, else huffman, else raw; inter is opt-in until the firmware reproduces it). "inter" always
+tables allow (ctx, else huffman, else raw; inter is opt-in). "inter" always
 writes entropy_mode 4, even when no chunk comes out inter (a still image): the header goes out before the first
 frame, as an MCU streams it (reference encoder rule, spec §6.7.5)."""
 

@@ -63,3 +63,53 @@ def test_invalid_stream_has_its_class(case, model):
         check_stream_module.decode_symbols(data, *_spec_tables(model))
     kept = decode_symbols(data, model, keep_going=True)  # keep-going: the damaged frames are lost, never guessed
     assert kept.lost and len(kept.frame_indices) + sum(b - a + 1 for a, b in kept.lost) == 8
+
+
+needs_gcc = pytest.mark.skipif(__import__("shutil").which("gcc") is None, reason="gcc not available")
+
+
+@pytest.fixture(scope="module")
+def firmware(model, tmp_path_factory):
+    from refcodec.firmware.build import build_firmware
+
+    return build_firmware(model, tmp_path_factory.mktemp("fw_inter"))
+
+
+@needs_gcc
+@pytest.mark.parametrize("name,frames,channels,interval", [
+    ("keyframes_48x64.mcuc", "photo", None, 4),
+    ("k_changes_48x64.mcuc", "photo", [12, 12, 5, 8, 8, 3, 12, 12], 30),
+    ("raw_fallback_noise_24x32.mcuc", "noise", None, None),
+])
+def test_firmware_reproduces_the_inter_streams(name, frames, channels, interval, firmware, tmp_path):
+    """The C library (firmware/src, rc_stream.c's range coder, the previous frame's symbols in the arena) writes the
+    inter conformance streams byte for byte (`refcodec_fw -e inter -i N`)."""
+    from refcodec.firmware.build import run_firmware
+    from refcodec.vectors import inter_vectors
+
+    root = INTER.parent
+    src = inter_vectors._frames(root) if frames == "photo" else [inter_vectors._noise(t) for t in (0, 0, 1, 1)]
+    out = run_firmware(firmware, src, tmp_path / "fw.mcuc", channels=channels, entropy="inter", fps=(10, 1),
+                       keyframe_interval=interval)
+    assert out == (INTER / name).read_bytes()
+
+
+@needs_gcc
+def test_firmware_inter_matches_refcodec_on_a_real_clip(tmp_path):
+    """The bundled model's inter tables on a real clip (odd size, keyframe interval 3): firmware == refcodec."""
+    from datasets import VIDEO
+
+    if not (VIDEO / "vtest.mp4").is_file():
+        pytest.skip(f"needs {VIDEO / 'vtest.mp4'}")
+    import itertools
+
+    from refcodec.codec import encode_frames
+    from refcodec.firmware.build import build_firmware, run_firmware
+    from refcodec.media import open_media, resize_frame
+    from refcodec.model.registry import default_model
+
+    m = default_model()
+    frames = [resize_frame(f, (45, 37)) for f in itertools.islice(open_media(VIDEO / "vtest.mp4").frames, 7)]
+    exe = build_firmware(m, tmp_path)
+    fw = run_firmware(exe, frames, tmp_path / "fw.mcuc", entropy="inter", fps=(10, 1), keyframe_interval=3)
+    assert fw == encode_frames(frames, m, entropy="inter", fps=(10, 1), keyframe_interval=3)

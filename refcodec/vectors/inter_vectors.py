@@ -1,9 +1,9 @@
 """Conformance streams of inter coding (spec 2.2, §6.7): vectors/inter/ (not normative; generated, checked).
 
-They live in their own folder, outside the `*/vector.json` set that the firmware tests (tests/test_firmware*.py)
-and `refcodec vectors run` iterate, because the C firmware does not implement §6.7 yet: a decoder or encoder that
-does checks itself against `inter/inter.json` (tests/test_inter_vectors.py does it for refcodec and for the
-spec-only decoder of bitstream_spec/mcuc_chunks.py).
+They live in their own folder, outside the `*/vector.json` set that `refcodec vectors run` iterates (the runner
+and `refcodec verify` do not pass a keyframe interval yet): a decoder or encoder checks itself against
+`inter/inter.json` (tests/test_inter_vectors.py does it for refcodec, the spec-only decoder of
+bitstream_spec/mcuc_chunks.py and the C firmware; tests/test_firmware_qemu.py on QEMU).
 
 Model: `inter/rand-inter.npz` = the `rand-ctx` conformance model plus a fixed, data-independent inter table
 (for context ref * 3 + m: the reference symbol gets 4096 - (2^b - 1) * w_m, every other symbol w_m, with
