@@ -318,3 +318,28 @@ def test_cli_encode_info_and_keep_going_decode(model, frames, tmp_path):
     assert len(list((tmp_path / "out").glob("*.png"))) == len(frames)
     r = run("decode", tmp_path / "bad.mcuc", "-o", tmp_path / "out2")
     assert r.exit_code == 5 and "[E_CRC]" in r.output
+
+
+def test_model_file_with_a_bad_inter_table_is_rejected(model, tmp_path):
+    """Spec §4.1: every inter_freqs row sums to 4096 with entries >= 1; a file that breaks it is a model file error
+    when it is loaded (and its id covers the table: a changed table is a new id)."""
+    import zipfile
+
+    from refcodec.model.modelfile import load_model, save_model
+
+    good = tmp_path / "m.npz"
+    save_model(model, good)
+    assert load_model(good).model_id == model.model_id
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "entropy.inter_freqs.npy":
+                arr = np.load(__import__("io").BytesIO(data), allow_pickle=False).copy()
+                arr[5, 0] += 1  # row 5 now sums to 4097
+                buf = __import__("io").BytesIO()
+                np.save(buf, arr)
+                data = buf.getvalue()
+            zout.writestr(item, data)
+    with pytest.raises(ModelFileError, match="sum to 4097"):
+        load_model(bad)
