@@ -98,7 +98,7 @@ def _models() -> dict[bytes, object]:
     from refcodec.model.modelfile import load_model
 
     out = {}
-    for p in sorted((ROOT / "vectors" / "models").glob("*.npz")) + [ROOT / "vectors" / "inter" / "rand-inter.npz"]:
+    for p in sorted((ROOT / "vectors" / "models").glob("*.npz")):
         try:
             m = load_model(p)
         except ModelFileError:

@@ -90,7 +90,8 @@ def test_qemu_firmware_reproduces_vector(name, core, arm_firmware, tmp_path):
     assert len(frames) == len(ks)
     k = ks[0] if len(set(ks)) == 1 else ks
     stream, run = run_arm_firmware(elf, core, frames, tmp_path / "out.mcuc", channels=k,
-                                   entropy=rec["entropy"], fps=tuple(rec["fps"]) if rec["fps"] else None)
+                                   entropy=rec["entropy"], fps=tuple(rec["fps"]) if rec["fps"] else None,
+                                   keyframe_interval=rec.get("keyframe_interval"))
     assert run.profile is not None and run.profile["board"] == CORES[core]
     if stream != (ROOT / name / "stream.mcuc").read_bytes():
         report = _verify_report(frames, stream, ROOT / "models" / f"{rec['model']['name']}.npz", ks, rec["entropy"])
@@ -220,7 +221,7 @@ def test_qemu_firmware_reproduces_the_inter_streams(core, tmp_path):
 
     inter = ROOT / "inter"
     header = tmp_path / "rand-inter.h"
-    export_c_header(load_model(inter / "rand-inter.npz"), header)
+    export_c_header(load_model(ROOT / "models" / "rand-inter.npz"), header)
     elf = build_arm_firmware(header, tmp_path, core, (), name="fw_rand_inter")
     frames = inter_vectors._frames(ROOT)
     got, _ = run_arm_firmware(elf, core, frames, tmp_path / "a.mcuc", entropy="inter", fps=(10, 1), keyframe_interval=4)

@@ -1,11 +1,11 @@
 """Conformance streams of inter coding (spec 2.2, §6.7): vectors/inter/ (not normative; generated, checked).
 
-They live in their own folder, outside the `*/vector.json` set that `refcodec vectors run` iterates (the runner
-and `refcodec verify` do not pass a keyframe interval yet): a decoder or encoder checks itself against
-`inter/inter.json` (tests/test_inter_vectors.py does it for refcodec, the spec-only decoder of
-bitstream_spec/mcuc_chunks.py and the C firmware; tests/test_firmware_qemu.py on QEMU).
+The main vector set has two inter vectors too (generate.py VECTOR_SPECS, run by `refcodec vectors run`); these add
+truncated forms, a raw fallback and invalid streams. A decoder or encoder checks itself against `inter/inter.json`
+(tests/test_inter_vectors.py does it for refcodec, the spec-only decoder of bitstream_spec/mcuc_chunks.py and the C
+firmware; tests/test_firmware_qemu.py on QEMU).
 
-Model: `inter/rand-inter.npz` = the `rand-ctx` conformance model plus a fixed, data-independent inter table
+Model: `models/rand-inter.npz` = the `rand-ctx` conformance model plus a fixed, data-independent inter table
 (for context ref * 3 + m: the reference symbol gets 4096 - (2^b - 1) * w_m, every other symbol w_m, with
 w = 4, 24, 96 for m = 0, 1, 2). Frames: the committed 96 x 128 Kodak crop (vectors/kodim08_crop96x128/input.png)
 cut to 48 x 64 with a 12 x 12 patch that moves (a fixed camera's view), and 0/255 noise for the raw fallback.
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 INTER_DIR = "inter"
-INTER_MODEL_FILE = f"{INTER_DIR}/rand-inter.npz"
+INTER_MODEL_FILE = "models/rand-inter.npz"  # the conformance model `rand-inter` (refcodec/vectors/models.py)
 SOURCE_PNG = "kodim08_crop96x128/input.png"
 WEIGHTS = (4, 24, 96)
 
@@ -117,7 +117,7 @@ def build_inter(root: Path) -> dict[str, bytes]:
         encode_frames(noise, model, entropy="inter", fps=(10, 1)),
         "0/255 noise: keyframe chunks raw, repeated frames inter (empty chunks), a new noise frame raw again")
     files: dict[str, bytes] = {}
-    record = {"model": {"file": "rand-inter.npz", "id": model.model_id}, "streams": [], "invalid": []}
+    record = {"model": {"file": "../models/rand-inter.npz", "id": model.model_id}, "streams": [], "invalid": []}
     for name, (data, what) in streams.items():
         digest, ks, keyframes = _symbols_digest(data, model)
         files[name] = data
