@@ -402,6 +402,13 @@ def _crc_only_diagnosis(crc_only: list[tuple[int, bytes]]) -> Diagnosis:
         "to the byte before the CRC)", f)
 
 
+def _expected_k(channels: int | list[int] | None, f: int, gp: dict | None, c_max: int) -> int:
+    """k of frame f's packet: the one asked for (one k, or one per frame), else the packet's own when legal."""
+    if isinstance(channels, (list, tuple)):
+        return int(channels[f])
+    return channels if channels is not None else (gp["k"] if gp and gp["k"] <= c_max else c_max)
+
+
 def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dict[str, np.ndarray]], got: bytes,
                    report: VerifyReport, channels: int | list[int] | None = None, entropy: str | None = None,
                    keyframe_interval: int = 30) -> None:
@@ -425,10 +432,7 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
     for f in range(len(frames)):
         ref_sym = refs[f]["symbols"]
         gp = split_packet(got, pos)
-        if isinstance(channels, (list, tuple)):
-            k = int(channels[f])
-        else:
-            k = channels if channels is not None else (gp["k"] if gp and gp["k"] <= lq.channels else lq.channels)
+        k = _expected_k(channels, f, gp, lq.channels)
         key = prev is None or f % keyframe_interval == 0
         pkt = encode_packet(ref_sym, f, k, int(lq.bits), codes, context, inter, None if key else prev[0],
                             0 if key else prev[1])  # what refcodec encode writes
@@ -461,11 +465,15 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
     if pos < len(got) and not any(d.area == "container" for d in report.diagnoses):
         report.diagnoses.append(Diagnosis("container", f"{len(got) - pos} bytes after the last expected packet "
                                           f"(offset {pos}; spec section 7.4)"))
-    expected = bytes(expected)
+    report.stream = _byte_counts(bytes(expected), got)
+
+
+def _byte_counts(expected: bytes, got: bytes) -> dict:
+    """Expected and written stream bytes, and how many differ (position by position, plus the length difference)."""
     n = min(len(expected), len(got))
     mism = int(np.count_nonzero(np.frombuffer(expected[:n], np.uint8) != np.frombuffer(got[:n], np.uint8)))
-    report.stream = {"expected_bytes": len(expected), "got_bytes": len(got),
-                     "mismatching_bytes": mism + abs(len(expected) - len(got))}
+    return {"expected_bytes": len(expected), "got_bytes": len(got),
+            "mismatching_bytes": mism + abs(len(expected) - len(got))}
 
 
 def _diagnose_symbols(model: EncoderModel, f: int, rgb: np.ndarray, gp: dict, k: int, codes, context,
