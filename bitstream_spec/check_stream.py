@@ -51,9 +51,11 @@ def check_stream(data: bytes) -> dict:
     }
 
 
-def decode_symbols(data: bytes, code_lengths=None, context_lengths=None) -> list[list[list[int]]]:
+def decode_symbols(data: bytes, code_lengths=None, context_lengths=None, inter_freqs=None) -> list[list[list[int]]]:
     """check_stream, then decode every chunk (mcuc_chunks): [packet][channel i < k] -> symbols in raster order.
-    code_lengths[c][s] / context_lengths[c][ctx][s]: the model's tables (any nested indexable)."""
+    code_lengths[c][s] / context_lengths[c][ctx][s] / inter_freqs[ctx][s]: the model's tables (any nested
+    indexable). An inter chunk (§6.7.5) decodes against the same channel of the previous packet, which must be
+    frame_index - 1 and carry the channel (else StreamCheckError "E_REFERENCE")."""
     check_stream(data)
     parsed = mcuc_construct.parse(data)
     h = parsed.header.body.value
@@ -62,6 +64,15 @@ def decode_symbols(data: bytes, code_lengths=None, context_lengths=None) -> list
         body = p.body.value
         chans = []
         for c, (entry, chunk) in enumerate(zip(body.table, body.chunks)):
+            if entry.mode == 3:
+                if not out or c >= len(out[-1]) or body.frame_index == 0:
+                    raise StreamCheckError(f"frame {body.frame_index} channel {c}: E_REFERENCE")
+                try:
+                    chans.append(mcuc_chunks.decode_inter_chunk(chunk, h.latent_width, h.latent_height,
+                                                                out[-1][c], inter_freqs))
+                except (mcuc_chunks.ChunkError, TypeError) as exc:
+                    raise StreamCheckError(f"frame {body.frame_index} channel {c}: {exc}") from exc
+                continue
             try:
                 chans.append(mcuc_chunks.decode_chunk(
                     entry.mode, chunk, h.bits, h.latent_width, h.latent_height,
@@ -78,7 +89,7 @@ def _model_tables(path: str):
 
     with np.load(path, allow_pickle=False) as z:
         get = lambda k: z[k].tolist() if k in z.files else None  # noqa: E731
-        return get("entropy.code_lengths"), get("entropy.context_code_lengths")
+        return get("entropy.code_lengths"), get("entropy.context_code_lengths"), get("entropy.inter_freqs")
 
 
 def main(argv: list[str]) -> int:

@@ -1,5 +1,6 @@
 """Plain-Python reference decoder of MCUC chunk contents (SPEC.md §6), written from SPEC.md alone (no refcodec
-import, no NumPy): raw bit packing (§6.3), static canonical Huffman (§6.2) and context Huffman (§6.6).
+import, no NumPy): raw bit packing (§6.3), static canonical Huffman (§6.2), context Huffman (§6.6) and inter
+chunks (§6.7, spec 2.2: `decode_inter_chunk`, which needs the reference channel).
 Slow and simple on purpose: it is the independent check of refcodec's vectorised / numba coders and of
 the C firmware.
 
@@ -108,4 +109,52 @@ def decode_chunk(mode: int, data: bytes, bits: int, latent_width: int, latent_he
     else:
         raise ChunkError(f"unknown chunk mode {mode}")
     reader.finish()
+    return out
+
+
+def inter_context(cur: list[int], ref: list[int], y: int, x: int, width: int) -> int:
+    """§6.7.1: ref[y][x] * 3 + min(number of changed causal neighbours among left, top-left, top, top-right, 2)."""
+    m = 0
+    for dy, dx in ((0, -1), (-1, -1), (-1, 0), (-1, 1)):
+        yy, xx = y + dy, x + dx
+        if yy >= 0 and 0 <= xx < width:
+            i = yy * width + xx
+            if cur[i] != ref[i]:
+                m += 1
+    return ref[y * width + x] * 3 + min(m, 2)
+
+
+def decode_inter_chunk(data: bytes, latent_width: int, latent_height: int, ref: list[int], freqs) -> list[int]:
+    """§6.7.4: range-decode one channel against its reference `ref` (raster order) with the model's
+    inter_freqs[ctx][s]. Raises ChunkError (E_CHUNK)."""
+    def byte(i: int) -> int:
+        return data[i] if i < len(data) else 0
+
+    code = (byte(0) << 24) | (byte(1) << 16) | (byte(2) << 8) | byte(3)
+    pos = 4
+    rng = 0xFFFFFFFF
+    out: list[int] = []
+    for y in range(latent_height):
+        for x in range(latent_width):
+            ctx = inter_context(out, ref, y, x, latent_width)
+            f = [int(v) for v in freqs[ctx]]
+            r = rng >> 12
+            q = code // r
+            if q >= 4096:
+                raise ChunkError("inter chunk: value outside the coded total")
+            s, cum = 0, 0
+            while cum + f[s] <= q:
+                cum += f[s]
+                s += 1
+            code -= r * cum
+            rng = r * f[s]
+            while rng < (1 << 24):
+                code = (code << 8) | byte(pos)
+                pos += 1
+                rng <<= 8
+            out.append(s)
+    if len(data) > pos:
+        raise ChunkError(f"inter chunk: {len(data)} bytes, the decoder read {pos}")
+    if data and data[-1] == 0:
+        raise ChunkError("inter chunk ends with a zero byte")
     return out

@@ -54,9 +54,12 @@ def _entry_ok(ctx) -> bool:
         return False
     if ctx.mode == 0:
         return ctx.length == (n * h.bits + 7) // 8
-    if ctx.mode in (1, 2):  # CHUNK_HUFFMAN only in a huffman stream, CHUNK_CTX_HUFFMAN only in a ctx stream
-        return h.entropy_mode == ctx.mode and 1 <= ctx.length <= (n * 15 + 7) // 8
-    return False
+    if ctx.mode == 1:  # CHUNK_HUFFMAN only in a huffman stream
+        return h.entropy_mode == 1 and 1 <= ctx.length <= (n * 15 + 7) // 8
+    if ctx.mode == 2:  # CHUNK_CTX_HUFFMAN in a ctx or an inter stream (spec 2.2)
+        return h.entropy_mode in (2, 4) and 1 <= ctx.length <= (n * 15 + 7) // 8
+    # CHUNK_INTER (§6.7, spec 2.2) only in an inter stream, 0 .. ceil(n * 12 / 8) + 4 bytes
+    return h.entropy_mode == 4 and ctx.length <= (n * 12 + 7) // 8 + 4
 
 
 def _common_header_checks():
@@ -65,7 +68,8 @@ def _common_header_checks():
         Check(this.height >= 1),
         Check(this.channels >= 1),
         Check((this.bits >= 1) & (this.bits <= 8)),
-        Check((this.entropy_mode == 0) | (this.entropy_mode == 1) | (this.entropy_mode == 2)),  # raw, huffman, ctx
+        # raw, huffman, ctx; inter (4, spec 2.2) in version 2 only; 3 reserved
+        Check((this.entropy_mode <= 2) | ((this.entropy_mode == 4) & (this.version == 2))),
         Check((this.latent_width * this.latent_height * this.bits + 7) // 8 < (1 << 24)),
     ]
 
@@ -102,7 +106,7 @@ HeaderBodyV2 = Struct(
 
 ChunkEntryV2 = Struct(
     "entry" / CanonicalVarInt,        # length << 2 | mode
-    "mode" / Computed(this.entry.value & 3),  # 0 raw, 1 huffman, 2 context huffman (3: none, rejected)
+    "mode" / Computed(this.entry.value & 3),  # 0 raw, 1 huffman, 2 context huffman, 3 inter (spec 2.2)
     "length" / Computed(this.entry.value >> 2),
     Check(_entry_ok),
 )

@@ -16,9 +16,12 @@ from refcodec.bitstream.format import (
     IMPL_MAX_DIMENSION,
     STREAM_ENTROPY_CTX,
     STREAM_ENTROPY_HUFFMAN,
+    STREAM_ENTROPY_INTER,
     STREAM_ENTROPY_RAW,
     VERSION_1,
 )
+from refcodec.bitstream.container import Chunk
+from refcodec.bitstream.format import CHUNK_INTER
 from refcodec.bitstream.header import StreamHeader
 from refcodec.bitstream.lost import add_lost, merge_lost
 from refcodec.bitstream.truncate import truncate_stream
@@ -30,9 +33,15 @@ __all__ = [
     "truncate_stream",
 ]
 
-ENTROPY_CHOICES = ("auto", "ctx", "huffman", "raw")
-"""Encoder entropy modes: ctx = context Huffman (entropy_mode 2), huffman = per-channel Huffman (1), raw (0),
-auto = the best the model's tables allow (ctx, else huffman, else raw)."""
+ENTROPY_CHOICES = ("auto", "inter", "ctx", "huffman", "raw")
+"""Encoder entropy modes: inter = context Huffman + inter chunks (entropy_mode 4, spec §6.7), ctx = context
+Huffman (entropy_mode 2), huffman = per-channel Huffman (1), raw (0), auto = the best intra mode the model's
+tables allow (ctx, else huffman, else raw; inter is opt-in). "inter" always
+writes entropy_mode 4, even when no chunk comes out inter (a still image): the header goes out before the first
+frame, as an MCU streams it (reference encoder rule, spec §6.7.5)."""
+
+DEFAULT_KEYFRAME_INTERVAL = 30
+"""Frames from one keyframe to the next (spec §6.7.5): frames 0, N, 2N, ... are coded intra."""
 
 
 def frame_symbols(model, rgb: np.ndarray) -> np.ndarray:
@@ -44,16 +53,24 @@ def frame_symbols(model, rgb: np.ndarray) -> np.ndarray:
 
 
 def encode_packet(symbols: np.ndarray, frame_index: int, channels: int, bits: int,
-                  code_lengths: np.ndarray | None, context=None) -> FramePacket:
+                  code_lengths: np.ndarray | None, context=None, inter=None, reference: np.ndarray | None = None,
+                  reference_k: int = 0) -> FramePacket:
     """symbols uint8 [lh, lw, C] -> FramePacket with chunks for channels 0..channels-1 (spec §6.4 rule).
     context: the model's per-channel ContextCoders (EntropyTables.context_coders) for a ctx stream; else
-    code_lengths uint8 [C, 2^bits] for a Huffman stream; both None for a raw stream."""
-    chunks = tuple(
-        encode_channel(symbols[:, :, c], bits, None if code_lengths is None else code_lengths[c],
-                       None if context is None else context[c])
-        for c in range(channels)
-    )
-    return FramePacket(frame_index, chunks)
+    code_lengths uint8 [C, 2^bits] for a Huffman stream; both None for a raw stream.
+    inter: the model's InterCoder (an inter stream): channel c < reference_k is coded inter against
+    reference[:, :, c] (the previous frame's symbols) when that chunk is strictly smaller than the intra one
+    (spec §6.7.5); reference None: a keyframe."""
+    chunks = []
+    for c in range(channels):
+        chunk = encode_channel(symbols[:, :, c], bits, None if code_lengths is None else code_lengths[c],
+                               None if context is None else context[c])
+        if inter is not None and reference is not None and c < reference_k:
+            data = inter.encode(symbols[:, :, c], reference[:, :, c])
+            if len(data) < len(chunk.data):
+                chunk = Chunk(CHUNK_INTER, data)
+        chunks.append(chunk)
+    return FramePacket(frame_index, tuple(chunks))
 
 
 def resolve_entropy(model, entropy: str) -> int:
@@ -64,6 +81,11 @@ def resolve_entropy(model, entropy: str) -> int:
         return STREAM_ENTROPY_RAW
     if model.entropy is None:
         raise ModelFileError(f"model {model.model_id[:16]} has no entropy tables; use entropy 'raw'")
+    if entropy == "inter":
+        if not getattr(model, "has_inter_tables", False):
+            raise ModelFileError(f"model {model.model_id[:16]} has no inter tables; use entropy 'ctx' "
+                                 "(or fit them: python -m refcodec.training.fit_inter)")
+        return STREAM_ENTROPY_INTER
     if entropy == "ctx" or (entropy == "auto" and model.has_context_tables):
         if not model.has_context_tables:
             raise ModelFileError(f"model {model.model_id[:16]} has no context tables; use entropy 'huffman' "
@@ -76,14 +98,15 @@ def stream_tables(model, mode: int) -> tuple[np.ndarray | None, tuple | None]:
     """(code_lengths, context coders) that encode_packet needs for a stream of entropy_mode `mode`."""
     if mode == STREAM_ENTROPY_RAW:
         return None, None
-    if mode == STREAM_ENTROPY_CTX:
+    if mode in (STREAM_ENTROPY_CTX, STREAM_ENTROPY_INTER):
         return None, model.entropy.context_coders
     return np.asarray(model.entropy.code_lengths), None
 
 
 def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: tuple[int, int] | None = None,
                   size: tuple[int, int] | None = None, entropy: str = "auto",
-                  progress: Callable[[int], None] | None = None) -> bytes:
+                  progress: Callable[[int], None] | None = None,
+                  keyframe_interval: int = DEFAULT_KEYFRAME_INTERVAL) -> bytes:
     """Encode RGB frames (uint8 [H, W, 3], all the same size) into a complete container version 2 stream.
 
     channels: k in [0, C], the channels sent per frame. fps: (num, den), or None for a still image / unknown
@@ -91,6 +114,8 @@ def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: 
     to first (refcodec.media.resize_frame, the paper's protocol), None for native size.
     entropy: "ctx" (context Huffman, needs the model's context tables), "huffman" (needs its tables), "raw", or
     "auto" (ctx when the model has context tables, else huffman when it has tables, else raw).
+    keyframe_interval: N >= 1; in an inter stream frames 0, N, 2N, ... are keyframes (every chunk intra), the
+    others code each channel intra or inter, whichever is smaller (spec §6.7.5).
     progress: called with 1 after each frame. Reference encoder rule (spec §7.1): the header carries
     frame_count (the number of frames encoded) when there is more than one frame; a one-frame stream leaves
     it out.
@@ -101,9 +126,13 @@ def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: 
     fps_num, fps_den = (None, None) if fps is None else (int(fps[0]), int(fps[1]))
     if fps is not None and not (1 <= fps_num < 2**32 and 1 <= fps_den < 2**32):
         raise InvalidArgumentError(f"frame rate {fps_num}/{fps_den} must have both terms in [1, 2^32-1]")
+    if not isinstance(keyframe_interval, (int, np.integer)) or keyframe_interval < 1:
+        raise InvalidArgumentError(f"keyframe interval {keyframe_interval!r} must be an integer >= 1")
     mode = resolve_entropy(model, entropy)
     bits = int(model.latent_quantizer.bits)
     tables, context = stream_tables(model, mode)
+    inter = model.entropy.inter_coder if mode == STREAM_ENTROPY_INTER else None
+    reference = None
     packets: list[FramePacket] = []
     shape = None
     for i, rgb in enumerate(frames):
@@ -123,7 +152,11 @@ def encode_frames(frames: Iterable[np.ndarray], model, channels: int = 12, fps: 
             raise InvalidArgumentError(
                 f"frame {i} is {rgb.shape[1]}x{rgb.shape[0]}, frame 0 is {shape[1]}x{shape[0]} "
                 "(use --size to resize all)")
-        packets.append(encode_packet(frame_symbols(model, rgb), i, channels, bits, tables, context))
+        sym = frame_symbols(model, rgb)
+        keyframe = i % keyframe_interval == 0
+        packets.append(encode_packet(sym, i, channels, bits, tables, context, inter,
+                                     None if keyframe else reference, channels))
+        reference = sym
         if progress is not None:
             progress(1)
     if shape is None:
@@ -173,21 +206,38 @@ def check_model(header: StreamHeader, model) -> None:
 
 
 def _packet_symbols(pkt: FramePacket, header: StreamHeader, tables: np.ndarray | None, context,
-                    offset: int | None = None, empty: np.ndarray | None = None) -> np.ndarray:
+                    offset: int | None = None, empty: np.ndarray | None = None, inter=None,
+                    reference: tuple[int, np.ndarray, int] | None = None) -> np.ndarray:
     """symbols uint8 [lh, lw, C] of one packet, channels >= k zero. The frame array is allocated only after
-    every chunk decoded (a decoded chunk of n symbols holds at least n/8 bytes, so the frame costs at most
-    8 C bytes per chunk byte); a packet with k = 0 returns `empty` (one shared read-only zero frame)."""
+    every chunk decoded (a decoded intra chunk of n symbols holds at least n/8 bytes, so the frame costs at most
+    8 C bytes per chunk byte); a packet with k = 0 returns `empty` (one shared read-only zero frame).
+    inter: the model's InterCoder; reference: (frame_index, symbols, k) of the last decoded frame. An inter chunk
+    of channel c needs that frame to be frame_index - 1 with c < its k (spec §6.7.5): E_REFERENCE otherwise. A
+    frame equal to its reference returns the reference array itself (no new memory)."""
     lh, lw, C = header.latent_height, header.latent_width, header.channels
     if pkt.k == 0 and empty is not None:
         return empty
+    where = "" if offset is None else f"packet at offset {offset}, "
     decoded = []
     for c, chunk in enumerate(pkt.chunks):
         try:
-            decoded.append(decode_channel(chunk, header.bits, lh * lw, None if tables is None else tables[c],
-                                          None if context is None else context[c], lw))
+            if chunk.mode == CHUNK_INTER:
+                if reference is None or reference[0] != pkt.frame_index - 1 or c >= reference[2]:
+                    what = ("no decoded previous frame" if reference is None or reference[0] != pkt.frame_index - 1
+                            else f"frame {reference[0]} carried only {reference[2]} channels")
+                    raise BitstreamError(f"inter chunk without its reference ({what})", "E_REFERENCE")
+                if inter is None:
+                    raise BitstreamError("inter chunk but no inter tables (the model has none)", "E_CHUNK")
+                decoded.append(inter.decode(chunk.data, reference[1][:, :, c]))
+            else:
+                decoded.append(decode_channel(chunk, header.bits, lh * lw, None if tables is None else tables[c],
+                                              None if context is None else context[c], lw))
         except BitstreamError as exc:
-            where = "" if offset is None else f"packet at offset {offset}, "
             raise exc.with_context(f"{where}frame {pkt.frame_index}, channel {c}") from None
+    if reference is not None and reference[2] == pkt.k and reference[1] is not empty:
+        ref = reference[1]
+        if all(np.array_equal(sym, ref[:, :, c].ravel()) for c, sym in enumerate(decoded)):
+            return ref
     out = np.zeros((lh, lw, C), dtype=np.uint8)
     for c, sym in enumerate(decoded):
         out[:, :, c] = sym.reshape(lh, lw)
@@ -206,22 +256,26 @@ def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> Decoded
     E_MODEL for another model id, BitstreamError E_HEADER for other channels or bits) and supplies the
     Huffman and context tables; None is allowed for raw streams and for inspection (Huffman and context
     chunks then raise BitstreamError E_CHUNK). Every BitstreamError carries the spec's class in `.code`.
-    keep_going: packet faults (E_SYNC, E_PACKET, E_CRC, E_ORDER, E_CHUNK, a cut last packet) are skipped
-    and the frame indices reported in `.lost`, one line per fault in `.errors` (spec §8.3)."""
+    keep_going: packet faults (E_SYNC, E_PACKET, E_CRC, E_ORDER, E_CHUNK, E_REFERENCE, a cut last packet) are
+    skipped and the frame indices reported in `.lost`, one line per fault in `.errors` (spec §8.3); an inter
+    frame after a lost one is lost too (never decoded against another frame) until a frame whose references
+    all exist, e.g. the next keyframe."""
     if model is not None and isinstance(data, (bytes, bytearray, memoryview)):
         # spec §8.1 step 2: the header is checked against the model before any packet is parsed
         check_model(StreamHeader.unpack(bytes(data)), model)
     parsed: ParsedStream = parse_stream(data, keep_going=keep_going)
     header = parsed.header
-    tables = context = None
+    tables = context = inter = None
     if model is not None and model.entropy is not None:
         tables = np.asarray(model.entropy.code_lengths)
         context = model.entropy.context_coders
+        inter = model.entropy.inter_coder
     out = DecodedStream(header, lost=[list(r) for r in parsed.lost], errors=list(parsed.errors))
     empty = _empty_frame(header)
+    reference = None  # (frame_index, symbols, k) of the last decoded frame: inter chunks' reference (§6.7.5)
     for pkt, offset in zip(parsed.packets, parsed.packet_offsets):
         try:
-            sym = _packet_symbols(pkt, header, tables, context, offset, empty)
+            sym = _packet_symbols(pkt, header, tables, context, offset, empty, inter, reference)
         except BitstreamError as exc:
             if not keep_going:
                 raise
@@ -231,6 +285,7 @@ def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> Decoded
         out.frame_indices.append(pkt.frame_index)
         out.symbols.append(sym)
         out.channels_present.append(pkt.k)
+        reference = (pkt.frame_index, sym, pkt.k)
     out.lost = merge_lost(out.lost)
     return out
 

@@ -29,7 +29,7 @@ class ModelFileError(RefcodecError):
 # Decoder error classes of bitstream_spec/SPEC.md §8.1 / §8.2, in the order a decoder meets them.
 BITSTREAM_ERROR_CODES = (
     "E_MAGIC", "E_TRUNCATED", "E_CRC", "E_VERSION", "E_HEADER", "E_MODEL",
-    "E_SYNC", "E_PACKET", "E_ORDER", "E_CHUNK",
+    "E_SYNC", "E_PACKET", "E_ORDER", "E_CHUNK", "E_REFERENCE",
 )
 
 

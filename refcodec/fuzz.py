@@ -2,7 +2,7 @@
 
     python -m refcodec.fuzz [--seconds 60] [--seed 0] [--json OUT]      (make fuzz FUZZ_SECONDS=60)
 
-Seeds: the conformance streams of `vectors/` small enough for the plain-Python reference decoder (latent of at
+Seeds: the conformance streams of `vectors/` (and the inter streams of `vectors/inter/`, spec §6.7) small enough for the plain-Python reference decoder (latent of at
 most 64 symbols per channel), both container versions, plus multi-frame streams built from them (frame_count,
 timing, varying k). Each case mutates one seed with a random.Random(seed) draw:
 
@@ -56,7 +56,7 @@ MUTATIONS = ("flip", "cut", "insert", "delete", "splice", "header", "packet", "c
 REPAIRED = ("header", "packet", "chunk")
 HANG_SECONDS = 10.0
 MAX_SEED_SYMBOLS = 64  # per channel: keeps the plain-Python reference decoder fast
-PACKET_CLASSES = ("E_SYNC", "E_PACKET", "E_CRC", "E_ORDER", "E_CHUNK")
+PACKET_CLASSES = ("E_SYNC", "E_PACKET", "E_CRC", "E_ORDER", "E_CHUNK", "E_REFERENCE")
 
 
 def _reference():
@@ -111,7 +111,7 @@ def load_seeds() -> list[Seed]:
     """The small conformance streams and multi-frame streams made from them (see the module docstring)."""
     models = _models()
     seeds = []
-    for path in sorted((ROOT / "vectors").glob("*/stream*.mcuc")):
+    for path in sorted((ROOT / "vectors").glob("*/stream*.mcuc")) + sorted((ROOT / "vectors" / "inter").glob("*.mcuc")):
         data = path.read_bytes()
         header = StreamHeader.unpack(data)
         model = models.get(bytes(header.model_id[:8]))
@@ -239,8 +239,9 @@ def _reference_symbols(ref, data: bytes, model):
     ent = model.entropy
     cl = None if ent is None else ent.code_lengths.tolist()
     ctx = None if ent is None or ent.context_lengths is None else ent.context_lengths.tolist()
+    inter = None if ent is None or ent.inter_freqs is None else ent.inter_freqs.tolist()
     try:
-        return ref.decode_symbols(data, cl, ctx), None
+        return ref.decode_symbols(data, cl, ctx, inter), None
     except ref.StreamCheckError as exc:
         return None, str(exc)
 

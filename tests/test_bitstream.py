@@ -285,7 +285,7 @@ def test_packet_rules():
     for body, match in ((b"MF\x80\x00\x00", "frame_index: overlong"),
                         (b"MF\x00\x01\x8c\x00" + bytes(3), "chunk table entry 0: overlong"),
                         (b"MF\x00\x01\x0e" + bytes(3), "ctx chunk in a huffman stream"),
-                        (b"MF\x00\x01\x0f" + bytes(3), "unknown chunk mode 3")):
+                        (b"MF\x00\x01\x0f" + bytes(3), "inter chunk in a huffman stream")):
         with pytest.raises(BitstreamError, match=match) as info:
             parse_stream(hdr + _v2_packet(body))
         assert info.value.code == "E_PACKET"

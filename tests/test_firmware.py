@@ -65,7 +65,8 @@ def test_firmware_reproduces_vector(name, kernel, firmware, tmp_path):
     ks = rec.get("channels_per_frame", [rec.get("channels_sent")])
     stream = run_firmware(exe, [_png(ROOT / name / f) for f in inputs], tmp_path / "out.mcuc", dump,
                           channels=ks[0] if len(set(ks)) == 1 else ks, entropy=rec["entropy"],
-                          fps=tuple(rec["fps"]) if rec["fps"] else None)
+                          fps=tuple(rec["fps"]) if rec["fps"] else None,
+                          keyframe_interval=rec.get("keyframe_interval"))  # inter vectors (spec 6.7) only
     for f, folder in enumerate(rec.get("tensor_dirs", ["."])):
         for tensor in TENSORS:
             got = (dump / f"frame_{f:04d}" / f"{tensor}.bin").read_bytes()

@@ -147,6 +147,24 @@ def test_rc_plan_equals_refcodec_line_plan(driver, model_name):
     assert proc.stdout.split() == ["0"] * 4
 
 
+def test_rc_plan_inter_is_rc_plan_plus_the_previous_symbols(driver):
+    """Inter streams (spec §6.7) keep the previous frame's packed symbols: rc_plan_inter = rc_plan + the symbols term,
+    which `refcodec plan --schedule line --json` reports as arena_bytes_inter."""
+    from refcodec.cli.main import cli
+
+    sizes = ["224x224", "320x240", "61x75", "1x1"]
+    bits = int(load_model(ROOT / "models" / "rand-ctx.npz").latent_quantizer.bits)
+    for k in (1, 12):
+        proc = subprocess.run([str(driver("rand-ctx")), "plan_inter", str(k), *sizes], capture_output=True, text=True)
+        for size, c_bytes in zip(sizes, [int(v) for v in proc.stdout.split()], strict=True):
+            w, h = (int(v) for v in size.split("x"))
+            p = line_plan(h, w, k, bits)
+            assert c_bytes == p.arena_bytes + p.symbol_bytes, (size, k)
+            r = CliRunner().invoke(cli, ["plan", "--model", str(ROOT / "models" / "rand-ctx.npz"), "--size", size,
+                                         "--schedule", "line", "--channels", str(k), "--json"])
+            assert json.loads(r.output)["arena_bytes_inter"] == c_bytes
+
+
 def test_plan_cli_line_schedule_reports_rc_plan(driver):
     """`refcodec plan --schedule line --json` prints rc_plan's figure next to the layer-by-layer one."""
     from refcodec.cli.main import cli

@@ -90,7 +90,8 @@ def test_qemu_firmware_reproduces_vector(name, core, arm_firmware, tmp_path):
     assert len(frames) == len(ks)
     k = ks[0] if len(set(ks)) == 1 else ks
     stream, run = run_arm_firmware(elf, core, frames, tmp_path / "out.mcuc", channels=k,
-                                   entropy=rec["entropy"], fps=tuple(rec["fps"]) if rec["fps"] else None)
+                                   entropy=rec["entropy"], fps=tuple(rec["fps"]) if rec["fps"] else None,
+                                   keyframe_interval=rec.get("keyframe_interval"))
     assert run.profile is not None and run.profile["board"] == CORES[core]
     if stream != (ROOT / name / "stream.mcuc").read_bytes():
         report = _verify_report(frames, stream, ROOT / "models" / f"{rec['model']['name']}.npz", ks, rec["entropy"])
@@ -210,3 +211,21 @@ def test_port_mkdir_creates_nested_folders(core, arm_firmware, tmp_path):
     assert (tmp_path / "d" / "frame_0003" / "ok").is_file()
     assert run_qemu(elf, core, ["--rc-mkdir", "e'x"], cwd=tmp_path).returncode == 1
     assert not any(p.name.startswith("e") for p in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("core", sorted(CORES))
+def test_qemu_firmware_reproduces_the_inter_streams(core, tmp_path):
+    """Inter coding (spec §6.7) on the cores: the conformance streams of vectors/inter, byte for byte (the range
+    coder's 64-bit `low` and the previous frame's symbols in the arena)."""
+    from refcodec.vectors import inter_vectors
+
+    inter = ROOT / "inter"
+    header = tmp_path / "rand-inter.h"
+    export_c_header(load_model(ROOT / "models" / "rand-inter.npz"), header)
+    elf = build_arm_firmware(header, tmp_path, core, (), name="fw_rand_inter")
+    frames = inter_vectors._frames(ROOT)
+    got, _ = run_arm_firmware(elf, core, frames, tmp_path / "a.mcuc", entropy="inter", fps=(10, 1), keyframe_interval=4)
+    assert got == (inter / "keyframes_48x64.mcuc").read_bytes()
+    got, _ = run_arm_firmware(elf, core, frames, tmp_path / "b.mcuc", channels=[12, 12, 5, 8, 8, 3, 12, 12],
+                              entropy="inter", fps=(10, 1), keyframe_interval=30)
+    assert got == (inter / "k_changes_48x64.mcuc").read_bytes()

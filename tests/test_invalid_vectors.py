@@ -30,7 +30,10 @@ MODEL_PATH = REPO / "vectors" / "models" / f"{INVALID_JSON['model']['name']}.npz
 CASES = INVALID_JSON["cases"]
 IDS = [c["file"] for c in CASES]
 SPEC_CODES = {"E_MAGIC", "E_TRUNCATED", "E_CRC", "E_VERSION", "E_HEADER", "E_MODEL", "E_SYNC", "E_PACKET",
-              "E_ORDER", "E_CHUNK"}
+              "E_ORDER", "E_CHUNK", "E_REFERENCE"}
+# E_REFERENCE (spec 2.2, inter chunks) has no stream in vectors/invalid yet (it needs a vectors model with inter
+# tables); tests/test_inter.py checks the class on built streams.
+NO_VECTOR_YET = {"E_REFERENCE"}
 # The packet each keep-going case damages (generate.py: case 23 rewrites the second packet, the others the
 # first). Every base stream holds two frames, indices 0 and 1.
 DAMAGED_FRAME = {23: 1}
@@ -48,7 +51,7 @@ def _keep_going_allowed(case: dict) -> bool:
 def test_invalid_json_covers_every_spec_class():
     assert len(CASES) == 40
     assert set(BITSTREAM_ERROR_CODES) == SPEC_CODES
-    assert {c["error"] for c in CASES} == SPEC_CODES  # every class has at least one stream
+    assert {c["error"] for c in CASES} == SPEC_CODES - NO_VECTOR_YET  # every other class has a stream
     assert sorted(p.name for p in INVALID.glob("*.mcuc")) == sorted(IDS)
 
 

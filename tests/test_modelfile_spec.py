@@ -24,7 +24,7 @@ MODEL_FILES = sorted((ROOT / "vectors" / "models").glob("*.npz")) + sorted((ROOT
 LAYERS = (("conv1", 16, 7, 3), ("conv2", 16, 5, 16), ("conv3", 12, 3, 16))
 
 
-def spec_layout(bits: int, tables: bool, context: bool) -> dict[str, tuple[str, tuple[int, ...]]]:
+def spec_layout(bits: int, tables: bool, context: bool, inter: bool = False) -> dict[str, tuple[str, tuple[int, ...]]]:
     out = {}
     for name, o, k, i in LAYERS:
         out[f"{name}.weights"] = ("|i1", (o, k, k, i))
@@ -37,6 +37,8 @@ def spec_layout(bits: int, tables: bool, context: bool) -> dict[str, tuple[str, 
     if context:
         nb = min(2 ** bits, 16)
         out["entropy.context_code_lengths"] = ("|u1", (12, (nb + 1) ** 2, 2 ** bits))
+    if inter:  # spec 2.2, §4.1 / §6.7
+        out["entropy.inter_freqs"] = ("<u2", (3 * 2 ** bits, 2 ** bits))
     return out
 
 
@@ -52,7 +54,7 @@ def spec_model_id(path: Path) -> tuple[str, str]:
     h = hashlib.sha256(json.dumps(canon, sort_keys=True, separators=(",", ":"), ensure_ascii=True,
                                   allow_nan=False).encode("ascii"))
     layout = spec_layout(header["latent_quantizer"]["bits"], header["entropy"]["tables"],
-                         header["entropy"].get("context_tables", False))
+                         header["entropy"].get("context_tables", False), header["entropy"].get("inter_tables", False))
     assert sorted(arrays) == sorted(layout), (sorted(arrays), sorted(layout))
     for name in sorted(arrays):
         a = arrays[name]

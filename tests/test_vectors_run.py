@@ -25,7 +25,7 @@ from refcodec.vectors.runner import check_command, expand
 ROOT = Path(__file__).resolve().parents[1] / "vectors"
 needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc not available")
 FW_ARGS = ["-w", "{width}", "-h", "{height}", "-n", "{frames}", "-k", "{k}", "-e", "{entropy}",
-           "[", "-f", "{fps}", "]", "-d", "{dump}", "{input}", "{output}"]
+           "[", "-f", "{fps}", "]", "[", "-i", "{keyframe_interval}", "]", "-d", "{dump}", "{input}", "{output}"]
 # The diagnosis area refcodec verify names for each broken build (tests/test_verify.py)
 BROKEN_AREA = {"BROKEN_SINGLE_ROUNDING": "rounding", "BROKEN_PADDING": "padding", "BROKEN_WEIGHT": "channel",
                "BROKEN_CRC": "crc"}

@@ -3,11 +3,12 @@
  * library, writes the .mcuc stream the library emits through its sink and, on request, every layer of every
  * frame (the library's tap) in the raw dump format that `refcodec verify --layers` reads.
  *
- * usage: refcodec_fw -w WIDTH -h HEIGHT [-n FRAMES] [-k K | -k K0,K1,...] [-e raw|huffman|ctx] [-f NUM/DEN]
- *                    [-d DUMP_DIR] [-v 1] INPUT.rgb OUTPUT.mcuc
+ * usage: refcodec_fw -w WIDTH -h HEIGHT [-n FRAMES] [-k K | -k K0,K1,...] [-e raw|huffman|ctx|inter] [-i N]
+ *                    [-f NUM/DEN] [-d DUMP_DIR] [-v 1] INPUT.rgb OUTPUT.mcuc
  *   -k: channels sent per frame; a list gives frame i the i-th value (the last value repeats).
  *   -v 1: print RCMEM {"arena":rc_plan bytes,"state":sizeof(rc_encoder_t),"row_buffer":bytes} on stderr.
- *   -e: entropy mode; default ctx when the model has context tables, else huffman when it has tables, else raw.
+ *   -e: entropy mode; default ctx when the model has context tables, else huffman when it has tables, else raw;
+ *       inter (spec section 6.7) needs the model's inter tables. -i: keyframe interval of an inter stream (30).
  *   -f: frame rate NUM/DEN, both 1..4294967295 (stored as the timing field; none without -f).
  *   INPUT.rgb: FRAMES x HEIGHT x WIDTH x 3 uint8, RGB interleaved, rows top to bottom (no header).
  *   The stream is container version 2; frame_count is stored when FRAMES > 1. It is written to OUTPUT.mcuc.tmp
@@ -43,6 +44,10 @@ static int make_dir(const char *path)
 #include "rc_encoder.h"
 #include "rc_model.h" /* RC_LATENT_CHANNELS, RC_HAS_HUFFMAN, RC_HAS_CTX_HUFFMAN: the model's options */
 
+#ifndef RC_HAS_INTER /* headers exported before spec 2.2, or of a model without inter tables */
+#define RC_HAS_INTER 0
+#endif
+
 #define PROG "refcodec_fw"
 #define MAX_ROWS_PER_CALL 3
 
@@ -62,7 +67,7 @@ static void unbuffered(FILE *f)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: " PROG " -w WIDTH -h HEIGHT [-n FRAMES] [-k K[,K1,...]] [-e raw|huffman|ctx] "
+    fprintf(stderr, "usage: " PROG " -w WIDTH -h HEIGHT [-n FRAMES] [-k K[,K1,...]] [-e raw|huffman|ctx|inter] [-i N] "
                     "[-f NUM/DEN] [-d DUMP_DIR] [-v 1] INPUT.rgb OUTPUT.mcuc\n");
     return 2;
 }
@@ -195,7 +200,7 @@ static int move_file(const char *tmp, const char *dst)
 
 int main(int argc, char **argv)
 {
-    unsigned long width = 0, height = 0, frames = 1, fps_num = 0, fps_den = 0, verbose = 0, v;
+    unsigned long width = 0, height = 0, frames = 1, fps_num = 0, fps_den = 0, verbose = 0, v, keyframe_interval = 30;
     int entropy = RC_HAS_CTX_HUFFMAN ? RC_ENTROPY_CTX : RC_HAS_HUFFMAN ? RC_ENTROPY_HUFFMAN : RC_ENTROPY_RAW;
     const char *dump_dir = NULL, *in_path = NULL, *out_path = NULL, *k_list = NULL, *k_next;
     char *tmp_path = NULL;
@@ -221,6 +226,7 @@ int main(int argc, char **argv)
             case 'k': k_list = p = s; break;
             case 'd': dump_dir = p = s; break;
             case 'v': p = parse_uint(s, 0, 1, '\0', &verbose); break;
+            case 'i': p = parse_uint(s, 1, 0x7FFFFFFFul, '\0', &keyframe_interval); break;
             case 'e':
                 p = s;
                 if (strcmp(s, "raw") == 0) {
@@ -229,6 +235,8 @@ int main(int argc, char **argv)
                     entropy = RC_ENTROPY_HUFFMAN;
                 } else if (strcmp(s, "ctx") == 0 && RC_HAS_CTX_HUFFMAN) {
                     entropy = RC_ENTROPY_CTX;
+                } else if (strcmp(s, "inter") == 0 && RC_HAS_CTX_HUFFMAN && RC_HAS_INTER) {
+                    entropy = RC_ENTROPY_INTER;
                 } else {
                     fprintf(stderr, PROG ": entropy mode '%s' not available\n", s);
                     return 2;
@@ -281,7 +289,8 @@ int main(int argc, char **argv)
         k_max = RC_LATENT_CHANNELS;
     }
 
-    arena_bytes = rc_plan((int32_t)width, (int32_t)height, k_max);
+    arena_bytes = entropy == RC_ENTROPY_INTER ? rc_plan_inter((int32_t)width, (int32_t)height, k_max)
+                                              : rc_plan((int32_t)width, (int32_t)height, k_max);
     row_bytes = (size_t)width * 3u;
     arena = malloc(arena_bytes ? arena_bytes : 1u); /* malloc's alignment suits the arena (4 bytes) */
     rows = (uint8_t *)malloc(row_bytes * MAX_ROWS_PER_CALL);
@@ -312,6 +321,9 @@ int main(int argc, char **argv)
     if (rc_init(&enc, arena, arena_bytes, (int32_t)width, (int32_t)height, k_max, entropy, sink_file, out) != RC_OK) {
         fprintf(stderr, PROG ": cannot initialise the encoder\n");
         goto done;
+    }
+    if (entropy == RC_ENTROPY_INTER) {
+        rc_set_keyframe_interval(&enc, (uint32_t)keyframe_interval);
     }
     if (dump_dir != NULL) {
         rc_set_tap(&enc, tap_dump, &dumps);

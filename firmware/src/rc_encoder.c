@@ -6,6 +6,10 @@
 
 #include "rc_conv_row.h"
 #include "rc_model.h"
+
+#ifndef RC_HAS_INTER /* headers exported before spec 2.2, or of a model without inter tables */
+#define RC_HAS_INTER 0
+#endif
 #include "rc_profile.h"
 
 #if RC_NUM_LAYERS != RC_ENC_LAYERS
@@ -89,6 +93,27 @@ size_t rc_plan(int32_t width, int32_t height, int32_t max_channels)
     return arena_parts(width, height, max_channels, &p) == 0 ? (size_t)p.total : 0u;
 }
 
+size_t rc_plan_inter(int32_t width, int32_t height, int32_t max_channels)
+{
+    arena_parts_t p;
+    if (arena_parts(width, height, max_channels, &p) != 0 || p.total + p.symbols > (uint64_t)(size_t)-1) {
+        return 0u;
+    }
+    return (size_t)(p.total + p.symbols);
+}
+
+int rc_set_keyframe_interval(rc_encoder_t *enc, uint32_t n)
+{
+    if (enc == NULL || enc->state != 1 || enc->rows_in != 0) {
+        return RC_E_STATE;
+    }
+    if (n < 1 || n > 0x7FFFFFFFu) {
+        return RC_E_ARG;
+    }
+    enc->keyframe_interval = (int32_t)n;
+    return RC_OK;
+}
+
 int rc_init(rc_encoder_t *enc, void *arena, size_t arena_bytes, int32_t width, int32_t height, int32_t max_channels,
             int entropy_mode, rc_sink_fn sink, void *sink_user)
 {
@@ -101,10 +126,12 @@ int rc_init(rc_encoder_t *enc, void *arena, size_t arena_bytes, int32_t width, i
     memset(enc, 0, sizeof(*enc));
     if (sink == NULL || arena_parts(width, height, max_channels, &p) != 0 ||
         (entropy_mode != RC_ENTROPY_RAW && !(entropy_mode == RC_ENTROPY_HUFFMAN && RC_HAS_HUFFMAN) &&
-         !(entropy_mode == RC_ENTROPY_CTX && RC_HAS_CTX_HUFFMAN))) {
+         !(entropy_mode == RC_ENTROPY_CTX && RC_HAS_CTX_HUFFMAN) &&
+         !(entropy_mode == RC_ENTROPY_INTER && RC_HAS_CTX_HUFFMAN && RC_HAS_INTER))) {
         return RC_E_ARG;
     }
-    if (arena == NULL || arena_bytes < p.total || ((uintptr_t)arena & 3u) != 0) {
+    if (arena == NULL || arena_bytes < p.total + (entropy_mode == RC_ENTROPY_INTER ? p.symbols : 0u) ||
+        ((uintptr_t)arena & 3u) != 0) {
         return RC_E_ARENA;
     }
     enc->width = width;
@@ -128,6 +155,10 @@ int rc_init(rc_encoder_t *enc, void *arena, size_t arena_bytes, int32_t width, i
     a += p.latent_row;
     enc->symbols = a;
     enc->symbol_bytes = (size_t)p.symbols;
+    a += p.symbols;
+    enc->prev = entropy_mode == RC_ENTROPY_INTER ? a : NULL; /* the previous frame's symbols (spec 6.7) */
+    enc->prev_k = 0;
+    enc->keyframe_interval = 30;
     enc->max_k = max_channels;
     enc->next_k = max_channels;
     enc->entropy = entropy_mode;
@@ -303,11 +334,18 @@ static int pump(rc_encoder_t *enc, int32_t in_rows)
             finish_latent_row(enc, oy);
             if (oy == enc->h[RC_NUM_LAYERS] - 1) {
                 int rc;
+                const int keyframe = enc->prev == NULL || enc->frame_index % (uint32_t)enc->keyframe_interval == 0u;
                 RC_PROF_ENTER(RC_PROF_ENTROPY);
                 rc = rc_stream_packet(&enc->writer, enc->frame_index, enc->symbols,
                                       enc->w[RC_NUM_LAYERS] * enc->h[RC_NUM_LAYERS], enc->k, enc->entropy,
-                                      enc->w[RC_NUM_LAYERS]);
+                                      enc->w[RC_NUM_LAYERS], keyframe ? NULL : enc->prev, enc->prev_k);
                 RC_PROF_LEAVE(RC_PROF_ENTROPY);
+                if (enc->prev != NULL) { /* this frame is the next one's reference: swap the two buffers */
+                    uint8_t *t = enc->prev;
+                    enc->prev = enc->symbols;
+                    enc->symbols = t;
+                    enc->prev_k = enc->k;
+                }
                 return rc == 0 ? RC_FRAME_DONE : RC_E_SINK;
             }
         }

@@ -59,6 +59,8 @@ typedef struct {
     int8_t *ring[RC_ENC_LAYERS];           /* layer l's input rows (last kernel_h of them) */
     int8_t *latent_row;
     uint8_t *symbols;
+    uint8_t *prev;                         /* inter streams: the previous frame's packed symbols (else NULL) */
+    int32_t prev_k, keyframe_interval;
     int16_t *scratch;
     size_t symbol_bytes;
     rc_tap_fn tap;
@@ -74,6 +76,13 @@ typedef struct {
  * + (W'/8) * C                                                   one latent row
  * + 4 * ceil(ceil(max_channels * (H'/8) * (W'/8) * b / 8) / 4)   packed symbols of the frame */
 size_t rc_plan(int32_t width, int32_t height, int32_t max_channels);
+
+/* Arena bytes of an inter stream (RC_ENTROPY_INTER, spec section 6.7): rc_plan plus the previous frame's packed
+ * symbols (the same size as the frame's: 4 * ceil(ceil(max_channels * (H'/8) * (W'/8) * b / 8) / 4)). */
+size_t rc_plan_inter(int32_t width, int32_t height, int32_t max_channels);
+
+/* Inter streams: frames 0, n, 2n, ... are keyframes (default 30); only between frames. */
+int rc_set_keyframe_interval(rc_encoder_t *enc, uint32_t n);
 
 int rc_init(rc_encoder_t *enc, void *arena, size_t arena_bytes, int32_t width, int32_t height, int32_t max_channels,
             int entropy_mode, rc_sink_fn sink, void *sink_user);

@@ -6,6 +6,10 @@
 #include "rc_crc32.h"
 #include "rc_model.h"
 
+#ifndef RC_HAS_INTER /* headers exported before spec 2.2, or of a model without inter tables */
+#define RC_HAS_INTER 0
+#endif
+
 #define NSYM (1u << RC_LQ_BITS)
 
 void rc_writer_init(rc_writer_t *w, rc_sink_fn sink, void *user)
@@ -254,17 +258,131 @@ static void write_chunk(rc_writer_t *w, const uint8_t *packed, int32_t n, int32_
     w_pad(w);
 }
 
+#if RC_HAS_INTER
+/* The range coder of spec section 6.7 (LZMA-style carry: a cached byte and a count of pending 0xFF bytes). With
+ * w == NULL it only counts: `last` ends as the chunk's length (the output without its first byte, always 0, and
+ * without trailing zero bytes). With a writer it emits the first `limit` bytes after the first one. */
+typedef struct {
+    uint64_t low;
+    uint32_t range, cache, pending, emitted, last, limit;
+    rc_writer_t *w;
+} rc_range_t;
+
+static void rr_emit(rc_range_t *r, uint32_t byte)
+{
+    const uint32_t i = r->emitted++; /* byte i of the coder's output; byte 0 is dropped */
+    if (i == 0) {
+        return;
+    }
+    if (r->w == NULL) {
+        if (byte != 0) {
+            r->last = i;
+        }
+    } else if (i <= r->limit) {
+        w_byte(r->w, byte);
+    }
+}
+
+static void rr_shift_low(rc_range_t *r)
+{
+    if ((uint32_t)r->low < 0xFF000000u || (r->low >> 32) != 0) {
+        const uint32_t carry = (uint32_t)(r->low >> 32);
+        rr_emit(r, (r->cache + carry) & 0xFFu);
+        for (; r->pending > 1; r->pending--) {
+            rr_emit(r, (0xFFu + carry) & 0xFFu);
+        }
+        r->pending = 0;
+        r->cache = (uint32_t)(r->low >> 24) & 0xFFu;
+    }
+    r->pending++;
+    r->low = (r->low & 0x00FFFFFFu) << 8;
+}
+
+/* Runs the coder over channel c (contexts of spec section 6.7.1 from packed and ref); returns the chunk length
+ * (counting) or writes the chunk of length `limit`. */
+static uint32_t range_chunk(rc_writer_t *w, uint32_t limit, const uint8_t *packed, const uint8_t *ref, int32_t n,
+                            int32_t latent_width, int32_t c)
+{
+    const uint32_t base = (uint32_t)c * (uint32_t)n * RC_LQ_BITS;
+    rc_range_t r;
+    uint64_t end;
+    int32_t i, x = 0, s_bits;
+    r.low = 0;
+    r.range = 0xFFFFFFFFu;
+    r.cache = 0;
+    r.pending = 1;
+    r.emitted = 0;
+    r.last = 0;
+    r.limit = limit;
+    r.w = w;
+    for (i = 0; i < n; i++) {
+        const uint32_t pos = base + (uint32_t)i * RC_LQ_BITS;
+        const uint32_t s = get_symbol(packed, pos), rs = get_symbol(ref, pos);
+        uint32_t m = 0, ctx, q;
+        if (x > 0) {
+            const uint32_t p = pos - RC_LQ_BITS;
+            m += get_symbol(packed, p) != get_symbol(ref, p);
+        }
+        if (i >= latent_width) {
+            const uint32_t p = pos - (uint32_t)latent_width * RC_LQ_BITS;
+            m += get_symbol(packed, p) != get_symbol(ref, p);
+            if (x > 0) {
+                m += get_symbol(packed, p - RC_LQ_BITS) != get_symbol(ref, p - RC_LQ_BITS);
+            }
+            if (x + 1 < latent_width) {
+                m += get_symbol(packed, p + RC_LQ_BITS) != get_symbol(ref, p + RC_LQ_BITS);
+            }
+        }
+        ctx = rs * 3u + (m < 2u ? m : 2u);
+        q = r.range >> 12;
+        r.low += (uint64_t)q * rc_inter_cum[ctx][s];
+        r.range = q * rc_inter_freq[ctx][s];
+        while (r.range < (1u << 24)) {
+            r.range <<= 8;
+            rr_shift_low(&r);
+        }
+        x = x + 1 == latent_width ? 0 : x + 1;
+    }
+    end = r.low + r.range; /* termination (spec section 6.7.3): the value with the most trailing zero bytes */
+    for (s_bits = 32; s_bits >= 0; s_bits -= 8) {
+        const uint64_t mask = ((uint64_t)1 << s_bits) - 1u;
+        const uint64_t v = (r.low + mask) & ~mask;
+        if (v < end) {
+            r.low = v;
+            break;
+        }
+    }
+    for (i = 0; i < 5; i++) {
+        rr_shift_low(&r);
+    }
+    return r.last;
+}
+#endif
+
 int rc_stream_packet(rc_writer_t *w, uint32_t frame_index, const uint8_t *packed, int32_t n_symbols, int32_t k,
-                     int entropy_mode, int32_t latent_width)
+                     int entropy_mode, int32_t latent_width, const uint8_t *ref, int32_t ref_k)
 {
     uint32_t entry[RC_LATENT_CHANNELS];
+    const int intra_mode = entropy_mode == RC_ENTROPY_INTER ? RC_ENTROPY_CTX : entropy_mode;
     int32_t c;
     if (k < 0 || k > RC_LATENT_CHANNELS || latent_width < 1) {
         return -1;
     }
     for (c = 0; c < k; c++) {
-        entry[c] = chunk_entry(packed, n_symbols, latent_width, c, entropy_mode);
+        entry[c] = chunk_entry(packed, n_symbols, latent_width, c, intra_mode);
+#if RC_HAS_INTER
+        if (entropy_mode == RC_ENTROPY_INTER && ref != NULL && c < ref_k) {
+            const uint32_t len = range_chunk(NULL, 0, packed, ref, n_symbols, latent_width, c);
+            if (len < entry[c] >> 2) { /* strictly shorter than the intra chunk (ties: intra) */
+                entry[c] = len << 2 | RC_CHUNK_INTER;
+            }
+        }
+#endif
     }
+#if !RC_HAS_INTER
+    (void)ref;
+    (void)ref_k;
+#endif
     w_begin(w);
     w_byte(w, 'M');
     w_byte(w, 'F');
@@ -274,7 +392,13 @@ int rc_stream_packet(rc_writer_t *w, uint32_t frame_index, const uint8_t *packed
         w_varint(w, entry[c]);
     }
     for (c = 0; c < k; c++) {
-        write_chunk(w, packed, n_symbols, latent_width, c, entropy_mode, entry[c] & 3u);
+#if RC_HAS_INTER
+        if ((entry[c] & 3u) == RC_CHUNK_INTER) {
+            (void)range_chunk(w, entry[c] >> 2, packed, ref, n_symbols, latent_width, c);
+            continue;
+        }
+#endif
+        write_chunk(w, packed, n_symbols, latent_width, c, intra_mode, entry[c] & 3u);
     }
     return w_end(w);
 }

@@ -14,9 +14,11 @@
 #define RC_ENTROPY_RAW 0
 #define RC_ENTROPY_HUFFMAN 1
 #define RC_ENTROPY_CTX 2        /* context Huffman, spec section 6.6 */
+#define RC_ENTROPY_INTER 4      /* context Huffman + inter chunks, spec section 6.7 (spec 2.2) */
 #define RC_CHUNK_RAW 0
 #define RC_CHUNK_HUFFMAN 1
 #define RC_CHUNK_CTX_HUFFMAN 2
+#define RC_CHUNK_INTER 3        /* range coded against the previous frame's channel, spec section 6.7 */
 #define RC_MAX_CODE_LENGTH 15
 #define RC_WRITER_BUF 32        /* bytes handed to the sink at a time (the last call of a packet may be shorter) */
 
@@ -49,8 +51,12 @@ int rc_stream_header(rc_writer_t *w, uint32_t width, uint32_t height, int entrop
 void rc_pack_symbol(uint8_t *packed, uint32_t bitpos, uint32_t value); /* packed must start zeroed */
 
 /* One version 2 frame packet (spec section 7.2) of channels 0..k-1 of packed (n_symbols per channel,
- * latent_width per row: the context of spec section 6.6). Returns 0, or -1 if the sink failed. */
+ * latent_width per row: the context of spec section 6.6). In an inter stream (RC_ENTROPY_INTER) ref is the
+ * previous frame's packed symbols (same layout) and ref_k its channel count, or NULL for a keyframe: channel
+ * c < ref_k is coded inter when its range-coded chunk is strictly shorter than the intra one (spec section
+ * 6.7.5; pass 1 runs the range coder counting bytes, pass 2 runs it again writing them). Returns 0, or -1 if the
+ * sink failed. */
 int rc_stream_packet(rc_writer_t *w, uint32_t frame_index, const uint8_t *packed, int32_t n_symbols, int32_t k,
-                     int entropy_mode, int32_t latent_width);
+                     int entropy_mode, int32_t latent_width, const uint8_t *ref, int32_t ref_k);
 
 #endif /* RC_STREAM_H */

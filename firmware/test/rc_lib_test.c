@@ -56,7 +56,8 @@ static int plan(int argc, char **argv)
         if (sscanf(argv[i], "%ldx%ld", &w, &h) != 2) {
             return fail("bad size");
         }
-        printf("%lu\n", (unsigned long)rc_plan((int32_t)w, (int32_t)h, k));
+        printf("%lu\n", (unsigned long)(strcmp(argv[1], "plan_inter") == 0 ? rc_plan_inter((int32_t)w, (int32_t)h, k)
+                                                                           : rc_plan((int32_t)w, (int32_t)h, k)));
     }
     return 0;
 }
@@ -283,7 +284,7 @@ int main(int argc, char **argv)
     if (argc == 5 && strcmp(argv[1], "stack") == 0) {
         return stack(argv);
     }
-    if (argc >= 3 && strcmp(argv[1], "plan") == 0) {
+    if (argc >= 3 && (strcmp(argv[1], "plan") == 0 || strcmp(argv[1], "plan_inter") == 0)) {
         return plan(argc, argv);
     }
     if (argc == 10 && strcmp(argv[1], "encode") == 0) {

@@ -18,7 +18,8 @@ from refcodec.bitstream.format import (
     CHUNK_MODE_BITS_V2,
     CHUNK_MODE_NAMES,
     CHUNK_RAW,
-    CODED_CHUNK_MODE,
+    ALLOWED_CHUNK_MODES,
+    CHUNK_INTER,
     ENTROPY_NAMES,
     MAX_CHUNK_LENGTH,
     PACKET_FIXED_SIZE_V1,
@@ -28,6 +29,7 @@ from refcodec.bitstream.format import (
     VERSION,
     VERSION_1,
     max_huffman_chunk_length,
+    max_inter_chunk_length,
     packet_sync,
     raw_chunk_length,
 )
@@ -116,9 +118,15 @@ def _check_entry(mode: int, length: int, header: StreamHeader, offset: int, i: i
                 f"packet at offset {offset}, channel {i}: raw chunk length {length}, expected {raw_len}", "E_PACKET")
     elif mode in CHUNK_MODE_NAMES:  # an entropy-coded mode: only the one the stream's entropy_mode allows
         name = CHUNK_MODE_NAMES[mode]
-        if CODED_CHUNK_MODE.get(header.entropy_mode) != mode:
+        if mode not in ALLOWED_CHUNK_MODES[header.entropy_mode]:
             raise BitstreamError(f"packet at offset {offset}, channel {i}: {name} chunk in a "
                                  f"{ENTROPY_NAMES[header.entropy_mode]} stream", "E_PACKET")
+        if mode == CHUNK_INTER:  # may be empty: a channel equal to its reference costs ~0 bytes (spec §6.7)
+            inter_max = max_inter_chunk_length(header.n_symbols)
+            if length > inter_max:
+                raise BitstreamError(f"packet at offset {offset}, channel {i}: inter chunk length {length} above "
+                                     f"{inter_max}", "E_PACKET")
+            return
         huff_max = max_huffman_chunk_length(header.n_symbols)
         if not 1 <= length <= huff_max:
             raise BitstreamError(

@@ -31,14 +31,23 @@ MAX_CHUNK_LENGTH = (1 << 24) - 1
 STREAM_ENTROPY_RAW = 0          # every chunk is CHUNK_RAW
 STREAM_ENTROPY_HUFFMAN = 1      # chunks are CHUNK_RAW or CHUNK_HUFFMAN
 STREAM_ENTROPY_CTX = 2          # chunks are CHUNK_RAW or CHUNK_CTX_HUFFMAN (spec 1.2, §6.6)
-ENTROPY_NAMES = {STREAM_ENTROPY_RAW: "raw", STREAM_ENTROPY_HUFFMAN: "huffman", STREAM_ENTROPY_CTX: "ctx"}
+STREAM_ENTROPY_INTER = 4        # chunks are CHUNK_RAW, CHUNK_CTX_HUFFMAN or CHUNK_INTER (spec 2.2, §6.7); 3 stays
+                                # reserved: vectors/invalid/11-entropy-mode-3.mcuc keeps its E_HEADER
+ENTROPY_NAMES = {STREAM_ENTROPY_RAW: "raw", STREAM_ENTROPY_HUFFMAN: "huffman", STREAM_ENTROPY_CTX: "ctx",
+                 STREAM_ENTROPY_INTER: "inter"}
 
 CHUNK_RAW = 0
 CHUNK_HUFFMAN = 1
 CHUNK_CTX_HUFFMAN = 2
-CHUNK_MODE_NAMES = {CHUNK_RAW: "raw", CHUNK_HUFFMAN: "huffman", CHUNK_CTX_HUFFMAN: "ctx"}
-CODED_CHUNK_MODE = {STREAM_ENTROPY_HUFFMAN: CHUNK_HUFFMAN, STREAM_ENTROPY_CTX: CHUNK_CTX_HUFFMAN}
-"""The one entropy-coded chunk mode each stream entropy mode allows besides CHUNK_RAW (spec §6.4)."""
+CHUNK_INTER = 3                 # range coded against the previous frame (spec 2.2, §6.7)
+CHUNK_MODE_NAMES = {CHUNK_RAW: "raw", CHUNK_HUFFMAN: "huffman", CHUNK_CTX_HUFFMAN: "ctx", CHUNK_INTER: "inter"}
+CODED_CHUNK_MODE = {STREAM_ENTROPY_HUFFMAN: CHUNK_HUFFMAN, STREAM_ENTROPY_CTX: CHUNK_CTX_HUFFMAN,
+                    STREAM_ENTROPY_INTER: CHUNK_CTX_HUFFMAN}
+"""The intra entropy-coded chunk mode each stream entropy mode allows besides CHUNK_RAW (spec §6.4)."""
+ALLOWED_CHUNK_MODES = {STREAM_ENTROPY_RAW: (CHUNK_RAW,), STREAM_ENTROPY_HUFFMAN: (CHUNK_RAW, CHUNK_HUFFMAN),
+                       STREAM_ENTROPY_CTX: (CHUNK_RAW, CHUNK_CTX_HUFFMAN),
+                       STREAM_ENTROPY_INTER: (CHUNK_RAW, CHUNK_CTX_HUFFMAN, CHUNK_INTER)}
+"""Chunk modes a stream of each entropy_mode may hold (spec §7.2); any other is E_PACKET."""
 
 PAD_MULTIPLE = 8                # frame prep: pad width/height to a multiple of 8 (spec §3.1)
 MAX_CODE_LENGTH = 15            # Huffman code lengths are in [0, 15] (spec §6.2)
@@ -63,6 +72,12 @@ def raw_chunk_length(n_symbols: int, bits: int) -> int:
 def max_huffman_chunk_length(n_symbols: int) -> int:
     """Upper bound of a Huffman chunk: ceil(n_symbols * MAX_CODE_LENGTH / 8)."""
     return (n_symbols * MAX_CODE_LENGTH + 7) // 8
+
+
+def max_inter_chunk_length(n_symbols: int) -> int:
+    """Upper bound of an inter chunk (spec §6.7.4): each symbol narrows the range by at most 12 bits, plus the
+    4 bytes of the decoder's initial window: ceil(n_symbols * 12 / 8) + 4."""
+    return (n_symbols * 12 + 7) // 8 + 4
 
 
 def packet_sync(version: int) -> bytes:

@@ -132,6 +132,8 @@ class StreamHeader:
             raise BitstreamError(f"bit depth {self.bits} outside [1, {MAX_BITS}]", "E_HEADER")
         if self.entropy_mode not in ENTROPY_NAMES:
             raise BitstreamError(f"unknown entropy mode {self.entropy_mode}", "E_HEADER")
+        if self.entropy_mode == 4 and self.version == VERSION_1:  # inter coding exists in version 2 only
+            raise BitstreamError("entropy mode 4 (inter) in a version 1 stream", "E_HEADER")
         if (self.fps_num is None) != (self.fps_den is None):
             raise BitstreamError("frame rate needs both fps_num and fps_den, or neither", "E_HEADER")
         if self.has_timing and not (1 <= self.fps_num <= 0xFFFFFFFF and 1 <= self.fps_den <= 0xFFFFFFFF):

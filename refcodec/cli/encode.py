@@ -72,9 +72,12 @@ def dump_layers(model, rgb: np.ndarray, folder: Path) -> list[str]:
 @click.option("--size", "size", default=None, metavar="WxH",
               help="Resize each frame first (cover + centre crop, bilinear antialiased; 224x224 = paper protocol).")
 @click.option("--frames", "frames", type=int, default=None, metavar="N", help="Encode only the first N frames.")
-@click.option("--entropy", "entropy", type=click.Choice(["auto", "ctx", "huffman", "raw"]), default="auto",
-              show_default=True, help="ctx: context Huffman (entropy_mode 2), huffman: per-channel Huffman (1), "
+@click.option("--entropy", "entropy", type=click.Choice(["auto", "inter", "ctx", "huffman", "raw"]), default="auto",
+              show_default=True, help="inter: context Huffman + inter frames coded against the previous frame "
+              "(entropy_mode 4, spec §6.7), ctx: context Huffman (2), huffman: per-channel Huffman (1), "
               "raw (0); auto: ctx when the model has context tables, else huffman when it has tables, else raw.")
+@click.option("--keyframe-interval", "-i", "keyframe_interval", type=click.IntRange(min=1), default=30,
+              show_default=True, metavar="N", help="With --entropy inter: frames 0, N, 2N, ... are keyframes.")
 @click.option("--fps", "fps", default=None, metavar="N[/D]",
               help="Frame rate to store (default: a video's or .y4m's; none for an image or a folder of images).")
 @click.option("--max-bytes", "max_bytes", type=int, default=None, metavar="N",
@@ -88,7 +91,7 @@ def dump_layers(model, rgb: np.ndarray, folder: Path) -> list[str]:
 @click.option("--force", "force", is_flag=True, help="Overwrite an existing output (default: refuse).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 def encode(input_path: str, output: str | None, channels: int | None, model_path: str | None, size: str | None,
-           frames: int | None, entropy: str, fps: str | None, max_bytes: int | None, bpp: float | None,
+           frames: int | None, entropy: str, keyframe_interval: int, fps: str | None, max_bytes: int | None, bpp: float | None,
            dump_dir: str | None, force: bool, as_json: bool) -> None:
     """Encode IN (image, folder of images, .y4m, .mp4/.avi, or - for a Y4M stream or an image on stdin) into
     an .mcuc stream."""
@@ -140,7 +143,7 @@ def encode(input_path: str, output: str | None, channels: int | None, model_path
     progress = Progress(src.n_frames, "encoding", enabled=src.kind in ("video", "y4m", "folder"))
     try:
         data = encode_frames(src.frames, model, channels=k, fps=src.fps, size=wh, entropy=entropy,
-                             progress=progress)
+                             progress=progress, keyframe_interval=keyframe_interval)
     finally:
         progress.close()
     for line in src.notes:

@@ -10,9 +10,14 @@ from refcodec.cli.options import model_option
 
 
 @click.command("eval")
-@click.argument("image_dir", metavar="DIR", type=click.Path(file_okay=False))
-@click.option("--size", default=224, show_default=True, type=click.IntRange(161, 4096),
-              help="Shorter side resized to SIZE (bilinear, antialiased), then centre crop SIZE x SIZE.")
+@click.argument("inputs", metavar="DIR | CLIP...", nargs=-1, required=True, type=click.Path())
+@click.option("--size", default=None, metavar="SIZE|WxH",
+              help="Images: shorter side resized to SIZE (161..4096, default 224; bilinear, antialiased), then centre "
+              "crop SIZE x SIZE. Video (a clip or a folder of clips): frames resized to WxH (default 320x240).")
+@click.option("--frames", "n_frames", default=60, show_default=True, type=click.IntRange(2, None),
+              help="Video: the first N frames of each clip.")
+@click.option("--keyframe-interval", "keyframe_interval", default=30, show_default=True,
+              type=click.IntRange(1, None), help="Video: keyframe interval of the inter streams.")
 @click.option("--json", "json_out", default=None, metavar="OUT", help="Write the JSON result here (else to stdout).")
 @click.option("--plot", "plot_out", default=None, metavar="OUT.png", help="Write the RD plot (PNG) here.")
 @model_option
@@ -21,11 +26,33 @@ from refcodec.cli.options import model_option
 @click.option("--limit", default=None, type=click.IntRange(1, None), metavar="N", help="Use the first N images only.")
 @click.option("--qualities", default=None, metavar="Q1,Q2,...",
               help="JPEG qualities of the anchor sweep (default: 2,5,8,10,15,20,25,30,40,50,60,70,80,90).")
-def eval_cmd(image_dir, size, json_out, plot_out, model_path, decoder_path, limit, qualities) -> None:
-    """Evaluate refcodec at every channel prefix against JPEG 4:2:0 and 4:4:4 on the images in DIR.
+def eval_cmd(inputs, size, n_frames, keyframe_interval, json_out, plot_out, model_path, decoder_path, limit,
+             qualities) -> None:
+    """Evaluate refcodec at every channel prefix against JPEG 4:2:0 and 4:4:4 on the images in DIR; on a video
+    clip or a folder of clips, intra against inter streams, M-JPEG and x264 (refcodec.eval.video).
 
     Progress and a summary go to stderr; the JSON result to stdout (or --json OUT).
     """
+    from refcodec.eval.video import is_video_input
+
+    if all(is_video_input(p) for p in inputs):
+        return _eval_video(inputs, size or "320x240", n_frames, keyframe_interval, json_out, plot_out,
+                           model_path, decoder_path)
+    try:
+        size = 224 if size is None else int(size)
+    except ValueError:
+        from refcodec.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f'invalid --size "{size}" for images: an integer in [161, 4096]') from None
+    if not 161 <= size <= 4096:
+        from refcodec.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"--size {size} outside [161, 4096]")
+    if len(inputs) != 1:
+        from refcodec.errors import InvalidArgumentError
+
+        raise InvalidArgumentError(f"image evaluation takes one folder, got {len(inputs)} paths")
+    image_dir = inputs[0]
     from refcodec.errors import InvalidArgumentError
     from refcodec.eval.jpeg import DEFAULT_QUALITIES
     from refcodec.eval.prep import list_images
@@ -70,4 +97,32 @@ def eval_cmd(image_dir, size, json_out, plot_out, model_path, decoder_path, limi
         from refcodec.eval.plot import plot_rd
 
         plot_rd(result, plot_out)
+        click.echo(f"wrote {plot_out}", err=True)
+
+
+def _eval_video(path, size, n_frames, keyframe_interval, json_out, plot_out, model_path, decoder_path) -> None:
+    from refcodec.cli.options import parse_size
+    from refcodec.decoder.pairing import decoder_for
+    from refcodec.eval.run import json_safe
+    from refcodec.eval.video import evaluate_video, video_summary_lines
+    from refcodec.io_utils import atomic_write
+    from refcodec.model.registry import resolve_model
+
+    wh = parse_size(size)
+    model = resolve_model(model_path)
+    decoder = decoder_for(model, decoder_path, warn=lambda m: click.echo(f"refcodec: warning: {m}", err=True))
+    result = json_safe(evaluate_video(path, n_frames, wh, model, decoder, keyframe_interval,
+                                      progress=lambda m: click.echo(m, err=True)))
+    for line in video_summary_lines(result):
+        click.echo(line, err=True)
+    text = json.dumps(result, indent=1, allow_nan=False) + "\n"
+    if json_out:
+        atomic_write(json_out, text.encode())
+        click.echo(f"wrote {json_out}", err=True)
+    else:
+        click.echo(text, nl=False)
+    if plot_out:
+        from refcodec.eval.plot import plot_video_rd
+
+        plot_video_rd(result, plot_out)
         click.echo(f"wrote {plot_out}", err=True)

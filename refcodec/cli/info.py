@@ -21,6 +21,9 @@ def stream_info(data: bytes, keep_going: bool = False) -> dict:
         frames.append({"index": p.frame_index, "offset": off, "bytes": p.size, "k": p.k,
                        "chunk_bytes": [len(c.data) for c in p.chunks],
                        "chunk_modes": [CHUNK_MODE_NAMES[c.mode] for c in p.chunks]})
+    from refcodec.bitstream.format import CHUNK_INTER
+
+    keyframes = [p.frame_index for p in parsed.packets if all(c.mode != CHUNK_INTER for c in p.chunks)]
     per_channel = [0] * h.channels
     for f in frames:
         for c, n in enumerate(f["chunk_bytes"]):
@@ -32,7 +35,7 @@ def stream_info(data: bytes, keep_going: bool = False) -> dict:
         "bits": h.bits, "entropy": ENTROPY_NAMES[h.entropy_mode],
         "fps": [h.fps_num, h.fps_den] if h.has_timing else None,
         "frame_count": h.frame_count, "frames_present": len(frames), "total_bytes": len(data),
-        "bytes_per_channel": per_channel, "lost": parsed.lost, "errors": parsed.errors, "frames": frames,
+        "bytes_per_channel": per_channel, "keyframes": keyframes, "lost": parsed.lost, "errors": parsed.errors, "frames": frames,
     }
 
 
@@ -53,7 +56,10 @@ def info(input_path: str, as_json: bool, keep_going: bool) -> None:
     click.echo(f"fps {fps}  frame_count {fc}  frames present {d['frames_present']}  header {d['header_bytes']} bytes  "
                f"{d['total_bytes']} bytes")
     click.echo("bytes per channel: " + " ".join(str(n) for n in d["bytes_per_channel"]))
-    click.echo(f"{'frame':>6} {'offset':>9} {'bytes':>7} {'k':>3}  chunk bytes (h = huffman, c = context huffman, r = raw)")
+    if d["entropy"] == "inter":  # spec §6.7.5: a packet without an inter chunk is a keyframe
+        click.echo(f"keyframes ({len(d['keyframes'])}): " + " ".join(str(i) for i in d["keyframes"][:64])
+                   + (" ..." if len(d["keyframes"]) > 64 else ""))
+    click.echo(f"{'frame':>6} {'offset':>9} {'bytes':>7} {'k':>3}  chunk bytes (h = huffman, c = context huffman, r = raw, i = inter)")
     for f in d["frames"]:
         chunks = " ".join(f"{n}{m[0]}" for n, m in zip(f["chunk_bytes"], f["chunk_modes"]))
         click.echo(f"{f['index']:>6} {f['offset']:>9} {f['bytes']:>7} {f['k']:>3}  {chunks}")

@@ -30,8 +30,15 @@ def plan(model_path: str | None, size: str, schedule: str, channels: int | None,
     p = memory_plan(h, w)
     if schedule == "line":
         lp = line_plan(h, w, model.channels if channels is None else channels, int(model.latent_quantizer.bits))
+        # inter streams (spec §6.7): rc_plan_inter = rc_plan + the previous frame's packed symbols (the same term as
+        # the frame's own), and the model's frequency and cumulative tables in flash (rc_model.h: 2 x u16 each).
+        inter_ref = lp.symbol_bytes
+        inter_table = 2 * int(model.entropy.inter_freqs.nbytes) if getattr(model, "has_inter_tables", False) else 0
         if as_json:
             d = lp.to_json()
+            d["inter_reference_bytes"] = inter_ref
+            d["arena_bytes_inter"] = lp.arena_bytes + inter_ref
+            d["inter_table_flash_bytes"] = inter_table
             d["model_id"] = model.model_id
             d["schedule"] = "line"
             d["layer_by_layer_peak_arena_bytes"] = p.peak_arena_bytes
@@ -49,6 +56,8 @@ def plan(model_path: str | None, size: str, schedule: str, channels: int | None,
         click.echo(f"arena (rc_plan): {lp.arena_bytes:,} bytes ({lp.arena_bytes / 1024:.1f} KiB); layer by layer: "
                    f"{p.peak_arena_bytes:,} bytes + {p.peak_with_scratch_bytes - p.peak_arena_bytes:,} B "
                    "CMSIS-NN DSP scratch")
+        click.echo(f"inter streams (spec 6.7, rc_plan_inter): + previous frame's symbols {inter_ref:,} bytes = "
+                   f"{lp.arena_bytes + inter_ref:,} bytes; inter tables {inter_table:,} bytes flash")
         return
     if as_json:
         d = p.to_json()

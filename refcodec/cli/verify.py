@@ -22,11 +22,14 @@ from refcodec.errors import InputFileError, InvalidArgumentError, VerificationFa
 @click.option("--size", "size", default=None, metavar="WxH", help="Frame size of a raw .rgb INPUT.")
 @click.option("--channels", "channels", default=None, metavar="K|K0,K1,...",
               help="Channels the firmware must send per frame, or one k per frame (default: each packet's own k).")
-@click.option("--entropy", "entropy", type=click.Choice(["raw", "huffman", "ctx"]), default=None,
+@click.option("--entropy", "entropy", type=click.Choice(["raw", "huffman", "ctx", "inter"]), default=None,
               help="Entropy mode the firmware must use (default: the stream's own).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")
+@click.option("--keyframe-interval", "keyframe_interval", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Inter streams (spec 6.7): the keyframe interval the firmware was given (default 30).")
 def verify_cmd(input_path: str, stream_path: str | None, layers_dir: str | None, model_path: str | None,
-               size: str | None, channels: str | None, entropy: str | None, as_json: bool) -> None:
+               size: str | None, channels: str | None, entropy: str | None, keyframe_interval: int | None,
+               as_json: bool) -> None:
     """Compare a firmware's stream and/or layer dumps for INPUT (image, folder of images, or raw .rgb with --size)
     with the reference. Prints PASS, or FAIL with the first mismatch, mismatch counts per layer and a diagnosis;
     exits non-zero on FAIL."""
@@ -48,7 +51,7 @@ def verify_cmd(input_path: str, stream_path: str | None, layers_dir: str | None,
         except ValueError:
             raise InvalidArgumentError(f'invalid --channels "{channels}", expected K or K0,K1,...') from None
     report = verify(resolve_model(model_path), frames, stream, layers_dir,
-                    ks if ks is None or "," in channels else ks[0], entropy)
+                    ks if ks is None or "," in channels else ks[0], entropy, keyframe_interval)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=1))
     else:

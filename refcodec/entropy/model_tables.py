@@ -13,6 +13,7 @@ import numpy as np
 
 from refcodec.bitstream.format import MAX_CODE_LENGTH
 from refcodec.entropy.context import check_context_lengths, context_coders
+from refcodec.entropy.inter import InterCoder, check_inter_freqs
 from refcodec.errors import InvalidArgumentError
 
 
@@ -23,6 +24,7 @@ class EntropyTables:
 
     code_lengths: np.ndarray
     context_lengths: np.ndarray | None = None
+    inter_freqs: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         cl = np.asarray(self.code_lengths)
@@ -38,6 +40,13 @@ class EntropyTables:
                     f"context code lengths must be a 3-D uint8 array [{cl.shape[0]}, NCTX, {cl.shape[1]}], "
                     f"got {ctx.dtype}{ctx.shape}")
             check_context_lengths(ctx, bits)
+        if self.inter_freqs is not None:
+            f = np.asarray(self.inter_freqs)
+            if self.context_lengths is None:
+                raise InvalidArgumentError("inter tables need context tables (entropy_mode 4 = context + inter)")
+            if f.dtype != np.uint16:
+                raise InvalidArgumentError(f"inter frequencies must be uint16, got {f.dtype}")
+            check_inter_freqs(f, int(cl.shape[1]).bit_length() - 1)
         if cl.size and int(cl.max()) > MAX_CODE_LENGTH:
             raise InvalidArgumentError(f"code length {int(cl.max())} exceeds {MAX_CODE_LENGTH}")
         for c, row in enumerate(cl):
@@ -53,3 +62,10 @@ class EntropyTables:
         if self.context_lengths is None:
             return None
         return context_coders(self.context_lengths, int(self.code_lengths.shape[1]).bit_length() - 1)
+
+    @cached_property
+    def inter_coder(self):
+        """The refcodec.entropy.inter.InterCoder of the model (spec §6.7), or None."""
+        if self.inter_freqs is None:
+            return None
+        return InterCoder(self.inter_freqs, int(self.code_lengths.shape[1]).bit_length() - 1)

@@ -44,3 +44,37 @@ def plot_rd(result: dict, path: str | Path, title: str | None = None) -> Path:
         fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
     return path
+
+
+VIDEO_STYLE = {"intra": ("refcodec intra (k=1..12)", "tab:blue", "o-"),
+               "inter": ("refcodec inter (k=1..12)", "tab:red", "o-"),
+               "mjpeg420": ("M-JPEG 4:2:0", "tab:orange", "s--"), "mjpeg444": ("M-JPEG 4:4:4", "tab:green", "^--"),
+               "x264_ultrafast_zerolatency": ("x264 ultrafast zerolatency", "tab:purple", "x:"),
+               "x264_medium": ("x264 medium", "tab:gray", "d:")}
+
+
+def plot_video_rd(result: dict, path: str | Path) -> Path:
+    """Video evaluation (refcodec.eval.video): MS-SSIM dB and PSNR against bits per pixel per frame, mean over
+    the clips, refcodec intra and inter and each anchor. Writes PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+    xmax = 1.5 * max(r["bpp"] for r in result["mean"]["intra"])
+    for ax, metric, label in ((axes[0], "ms_ssim_db", "MS-SSIM (dB)"), (axes[1], "psnr", "PSNR RGB (dB)")):
+        for name, (lab, color, style) in VIDEO_STYLE.items():
+            rows = sorted(result["mean"][name], key=lambda r: r["bpp"])
+            ax.plot([r["bpp"] for r in rows], [r[metric] for r in rows], style, color=color, label=lab, markersize=4)
+        ax.set_xlim(0, xmax)
+        ax.set_xlabel("bits per pixel per frame (every byte counted)")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+        ax.legend(loc="lower right", fontsize=7)
+    fig.suptitle(f"{', '.join(result['clips'])}: {result['frames_per_clip']} frames at {result['size']}")
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    plt.close(fig)
+    return path

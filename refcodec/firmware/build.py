@@ -58,9 +58,10 @@ def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), na
 
 def run_firmware(exe: str | Path, frames: list[np.ndarray], stream_path: str | Path, dump_dir: str | Path | None = None,
                  channels: int | list[int] | None = None, entropy: str | None = None,
-                 fps: tuple[int, int] | None = None) -> bytes:
+                 fps: tuple[int, int] | None = None, keyframe_interval: int | None = None) -> bytes:
     """Run the firmware front end on uint8 [H, W, 3] frames; returns the stream bytes it wrote. fps None: no timing
-    field. channels: one k for every frame, or a list (frame i uses channels[i], the last value repeats)."""
+    field. channels: one k for every frame, or a list (frame i uses channels[i], the last value repeats).
+    keyframe_interval: `-i N` (inter streams, entropy "inter")."""
     if not frames:
         raise InvalidArgumentError("no frames")
     h, w = frames[0].shape[:2]
@@ -74,6 +75,8 @@ def run_firmware(exe: str | Path, frames: list[np.ndarray], stream_path: str | P
         cmd += ["-k", ",".join(str(int(k)) for k in channels) if isinstance(channels, (list, tuple)) else str(channels)]
     if entropy is not None:
         cmd += ["-e", entropy]
+    if keyframe_interval is not None:
+        cmd += ["-i", str(int(keyframe_interval))]
     if dump_dir is not None:
         cmd += ["-d", str(dump_dir)]
     proc = subprocess.run([*cmd, str(raw), str(stream_path)], capture_output=True, text=True)

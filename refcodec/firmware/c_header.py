@@ -13,7 +13,9 @@ The header is self-contained C99 (only <stdint.h>), compiles with `gcc -std=c99 
 * the latent quantizer (`RC_LQ_*`, `rc_lq_lo`, `rc_lq_mult`, spec section 5) and, when the model has them, the canonical
   Huffman code lengths `rc_huffman_code_lengths[C][2^bits]` (`RC_HAS_HUFFMAN`) and the context tables
   `rc_ctx_code_lengths[C * RC_CTX_COUNT][2^bits]` (row c * RC_CTX_COUNT + ctx, spec section 6.6) with
-  `RC_CTX_BUCKET_SHIFT`, `RC_CTX_BUCKETS`, `RC_CTX_COUNT` (`RC_HAS_CTX_HUFFMAN`);
+  `RC_CTX_BUCKET_SHIFT`, `RC_CTX_BUCKETS`, `RC_CTX_COUNT` (`RC_HAS_CTX_HUFFMAN`); and the inter range coder's
+  `rc_inter_freq` / `rc_inter_cum[RC_INTER_CTX_COUNT][2^bits]` (`RC_HAS_INTER`, spec section 6.7; only a model with
+  inter tables defines it, so the headers of other models are what they were before spec 2.2);
 * the model id (`RC_MODEL_ID_HEX`, `rc_model_id[32]`) that the stream header carries.
 
 SAME padding depends on the frame size; `RC_CONVn_PAD_*` are the values at `RC_REF_HEIGHT` x `RC_REF_WIDTH`
@@ -152,7 +154,18 @@ def c_header_text(model: EncoderModel, ref_size: tuple[int, int] = (224, 224)) -
                  ctx.reshape(-1, lq.levels), lq.levels))
     else:
         w("\n/* The model has no context tables (spec section 6.6). */\n#define RC_HAS_CTX_HUFFMAN 0\n")
-    w("\n#endif /* RC_MODEL_H */\n")
+    if getattr(model, "has_inter_tables", False):
+        from refcodec.entropy.inter import inter_nctx
+
+        f = np.asarray(model.entropy.inter_freqs, np.int64)
+        cum = np.concatenate([np.zeros((f.shape[0], 1), np.int64), np.cumsum(f, axis=1)[:, :-1]], axis=1)
+        w("\n/* Inter chunks (spec section 6.7): the range coder's frequencies f[ctx][s] (each row sums to 4096) and\n"
+          " * their running sums cum[ctx][s], ctx = ref * 3 + min(changed neighbours, 2), shared by all channels.\n"
+          f" * {f.size * 4} bytes. */\n")
+        w(f"#define RC_HAS_INTER 1\n#define RC_INTER_CTX_COUNT {inter_nctx(int(lq.bits))}\n")
+        w(_array("uint16_t", "rc_inter_freq", "[RC_INTER_CTX_COUNT][1 << RC_LQ_BITS]", f, lq.levels))
+        w(_array("uint16_t", "rc_inter_cum", "[RC_INTER_CTX_COUNT][1 << RC_LQ_BITS]", cum, lq.levels))
+    w("\n#endif /* RC_MODEL_H */\n")  # no inter tables: no RC_HAS_INTER (the library defaults it to 0)
     return "".join(out)
 
 

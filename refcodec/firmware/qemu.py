@@ -101,7 +101,7 @@ def run_qemu(elf: str | Path, core: str, args: list[str], cwd: str | Path | None
 def run_arm_firmware(elf: str | Path, core: str, frames: list[np.ndarray], stream_path: str | Path,
                      dump_dir: str | Path | None = None, channels: int | list[int] | None = None,
                      entropy: str | None = None,
-                     fps: tuple[int, int] | None = None) -> tuple[bytes, QemuRun]:
+                     fps: tuple[int, int] | None = None, keyframe_interval: int | None = None) -> tuple[bytes, QemuRun]:
     """Like refcodec.firmware.build.run_firmware, on a core under QEMU: writes the frames as raw RGB next to
     stream_path, runs with that folder as working directory; returns (stream bytes, the run). channels: one k, or
     one per frame (`-k K0,K1,...`, a front end that takes per-frame k)."""
@@ -119,6 +119,8 @@ def run_arm_firmware(elf: str | Path, core: str, frames: list[np.ndarray], strea
         args += ["-k", str(channels) if isinstance(channels, int) else ",".join(map(str, channels))]
     if entropy is not None:
         args += ["-e", entropy]
+    if keyframe_interval is not None:
+        args += ["-i", str(int(keyframe_interval))]
     if dump_dir is not None:
         args += ["-d", os.path.relpath(Path(dump_dir).resolve(), work)]
     run = run_qemu(elf, core, [*args, raw.name, stream_path.name], cwd=work)

@@ -14,6 +14,7 @@ Layout: a zip of `.npy` arrays (loaded with `allow_pickle=False`, so loading nev
 | `lq.recon`               | float32 | [C, 2^bits]    | decoder-side reconstruction points               |
 | `entropy.code_lengths`   | uint8   | [C, 2^bits]    | optional: canonical Huffman code lengths         |
 | `entropy.context_code_lengths` | uint8 | [C, NCTX, 2^bits] | optional (with code_lengths): context Huffman, spec §6.6 |
+| `entropy.inter_freqs` | uint16 | [3 * 2^bits, 2^bits] | optional (with context tables): inter range coder, spec §6.7 |
 
 Activation scales and zero points are in the JSON header (`input`, `layers[i].output_scale`,
 `layers[i].output_zero_point`), as float32 values written exactly. The derived multipliers, shifts and
@@ -22,7 +23,8 @@ activation bounds are stored for firmware convenience and checked against a reco
 The model id is the SHA-256 of the canonical content: the header JSON without `meta` (sorted keys, no spaces),
 then for every array in name order its name, dtype, shape and little-endian bytes. The header's
 `entropy.context_tables` key and the context array exist only in a model that has context tables, so the id
-of a model without them is what it was before context coding existed.
+of a model without them is what it was before context coding existed; likewise `entropy.inter_tables` and
+`entropy.inter_freqs` (spec 2.2) exist only in a model with inter tables.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import numpy as np
 
 from refcodec.bitstream.format import MAX_CODE_LENGTH
 from refcodec.entropy.context import context_params
+from refcodec.entropy.inter import inter_nctx
 from refcodec.entropy.model_tables import EntropyTables  # noqa: F401 - part of the model file's API
 from refcodec.errors import InvalidArgumentError, ModelFileError
 from refcodec.io_utils import atomic_write
@@ -146,6 +149,10 @@ class EncoderModel:
         return self.entropy is not None and self.entropy.context_lengths is not None
 
     @property
+    def has_inter_tables(self) -> bool:
+        return self.entropy is not None and self.entropy.inter_freqs is not None
+
+    @property
     def latent_scale(self) -> float:
         return self.layers[-1].output_scale
 
@@ -199,7 +206,8 @@ class EncoderModel:
             ],
             "latent_quantizer": {"bits": int(lq.bits), "shift": LQ_SHIFT, "channels": lq.channels},
             "entropy": {"tables": self.entropy is not None, "max_code_length": MAX_CODE_LENGTH,
-                        **({"context_tables": True} if self.has_context_tables else {})},
+                        **({"context_tables": True} if self.has_context_tables else {}),
+                        **({"inter_tables": True} if self.has_inter_tables else {})},
             "meta": self.meta,
         }
 
@@ -217,6 +225,8 @@ class EncoderModel:
             arrays["entropy.code_lengths"] = self.entropy.code_lengths
             if self.entropy.context_lengths is not None:
                 arrays["entropy.context_code_lengths"] = self.entropy.context_lengths
+            if self.entropy.inter_freqs is not None:
+                arrays["entropy.inter_freqs"] = self.entropy.inter_freqs
         return arrays
 
     @cached_property
@@ -293,6 +303,7 @@ def expected_arrays(header: dict[str, Any]) -> dict[str, tuple[str, tuple[int, .
         bits = int(header["latent_quantizer"]["bits"])
         tables = header["entropy"]["tables"]
         ctx = header["entropy"].get("context_tables", False)
+        inter = header["entropy"].get("inter_tables", False)
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(f"malformed header ({type(e).__name__}: {e})") from None
     if not 1 <= bits <= 8:
@@ -300,6 +311,9 @@ def expected_arrays(header: dict[str, Any]) -> dict[str, tuple[str, tuple[int, .
     if tables not in (True, False) or ctx not in (True, False) or (ctx and not tables):
         raise ModelFileError(f"entropy.tables {tables!r} / entropy.context_tables {ctx!r} must be booleans "
                              "(context tables only with tables)")
+    if inter not in (True, False) or (inter and not ctx):
+        raise ModelFileError(f"entropy.inter_tables {inter!r} must be a boolean (inter tables only with context "
+                             "tables)")
     C = ENCODER_LAYERS[-1].out_channels
     out: dict[str, tuple[str, tuple[int, ...]]] = {}
     for spec in ENCODER_LAYERS:
@@ -314,6 +328,8 @@ def expected_arrays(header: dict[str, Any]) -> dict[str, tuple[str, tuple[int, .
         out["entropy.code_lengths"] = ("|u1", (C, 1 << bits))
     if ctx:
         out["entropy.context_code_lengths"] = ("|u1", (C, context_params(bits)[2], 1 << bits))
+    if inter:
+        out["entropy.inter_freqs"] = ("<u2", (inter_nctx(bits), 1 << bits))
     return out
 
 
@@ -448,7 +464,10 @@ def _entropy_from(header: dict[str, Any], files: dict[str, np.ndarray], path: Pa
     ctx = None
     if header["entropy"].get("context_tables", False):
         ctx = _arr(files, "entropy.context_code_lengths", np.uint8, path)
-    return EntropyTables(_arr(files, "entropy.code_lengths", np.uint8, path), ctx)
+    inter = None
+    if header["entropy"].get("inter_tables", False):
+        inter = _arr(files, "entropy.inter_freqs", np.uint16, path)
+    return EntropyTables(_arr(files, "entropy.code_lengths", np.uint8, path), ctx, inter)
 
 
 def load_model(path: str | os.PathLike) -> EncoderModel:

@@ -79,6 +79,7 @@ class VectorSpec:
     v1_stream: bool = False  # also write stream_v1.mcuc: the same frame in container version 1 (decode-only)
     fps: tuple[int, int] | None = None  # None: no timing field (spec section 7.1)
     truncate_bytes: int | None = None  # stream.mcuc = `refcodec truncate --frame-bytes N` of stream_full.mcuc
+    keyframe_interval: int | None = None  # inter vectors (entropy "inter", spec section 6.7): None = 30
 
     @property
     def n_frames(self) -> int:
@@ -184,6 +185,14 @@ def _specs() -> list[VectorSpec]:
                    "that fit, 11 or 12 (stream_full.mcuc is the stream before)", "rand-double",
                    "video:one-by-one-person-detection:0:6:56:40:60", fps=(1, 6), truncate_bytes=240,
                    sections=("7.1", "7.2", "9")),
+        VectorSpec("inter_vtest_48x32", "inter frames (entropy_mode 4, spec 6.7): 8 frames of vtest.mp4 at 48x32, "
+                   "keyframe interval 4 (keyframes 0 and 4; `-i {keyframe_interval}`)", "rand-inter",
+                   "video:vtest:100:8:48:32", entropy="inter", fps=(10, 1), keyframe_interval=4,
+                   sections=("6.7", "7.1", "7.2")),
+        VectorSpec("inter_bottle_k_per_frame", "inter frames with a k that changes every frame (12, 5, 8, 8, 3, 12): "
+                   "channels beyond the previous frame's k are intra (spec 6.7.5), keyframe interval 30",
+                   "rand-inter", "video:bottle-detection:300:6:48:32", channels=(12, 5, 8, 8, 3, 12), entropy="inter",
+                   fps=(2983, 100), sections=("6.7", "9")),
         VectorSpec("video_single_raw_24x17", "video: 3 frames of vtest.mp4 at an odd 24x17 (WxH), single rounding, "
                    "raw stream, 30000/1001 fps", "rand-single", "video:vtest:400:3:24:17", entropy="raw",
                    fps=(30000, 1001), sections=("4.3", "6.3", "7.1")),
@@ -322,7 +331,7 @@ def dequantized_latent(model, symbols: np.ndarray, k: int) -> np.ndarray:
 
 
 def encode_per_frame_k(frames: list[np.ndarray], symbols: list[np.ndarray], model, ks: list[int],
-                       fps: tuple[int, int] | None, entropy: str) -> bytes:
+                       fps: tuple[int, int] | None, entropy: str, keyframe_interval: int = 30) -> bytes:
     """The stream `refcodec encode` would write if frame i were sent with k = ks[i] channels (what a firmware
     given `-k K0,K1,...` writes): the header of encode_frames, packets by codec.encode_packet."""
     from refcodec.bitstream.header import StreamHeader
@@ -335,8 +344,13 @@ def encode_per_frame_k(frames: list[np.ndarray], symbols: list[np.ndarray], mode
     n = len(frames)
     header = StreamHeader(model.model_id_bytes, w, h, model.channels, bits, mode,
                           None if fps is None else fps[0], None if fps is None else fps[1], n if n > 1 else 0)
-    return header.pack() + b"".join(encode_packet(s, i, k, bits, tables, context).pack()
-                                    for i, (s, k) in enumerate(zip(symbols, ks)))
+    inter = model.entropy.inter_coder if entropy == "inter" else None
+    packets = []
+    for i, (s, k) in enumerate(zip(symbols, ks)):
+        key = i == 0 or i % keyframe_interval == 0
+        packets.append(encode_packet(s, i, k, bits, tables, context, inter, None if key else symbols[i - 1],
+                                     0 if key else ks[i - 1]).pack())
+    return header.pack() + b"".join(packets)
 
 
 def _k_field(ks: list[int]) -> int | list[int]:
@@ -356,10 +370,12 @@ def build_vector(spec: VectorSpec, model, committed_dir: Path | None = None) -> 
         files[name] = _png_for(rgb, committed_dir / name if committed_dir is not None else None)
     refs = [reference_tensors(model, rgb) for rgb in frames]
     ks = spec.channels_per_frame()
+    interval = {} if spec.entropy != "inter" else {"keyframe_interval": spec.keyframe_interval or 30}
     if len(set(ks)) == 1:
-        stream = encode_frames(frames, model, channels=ks[0], fps=spec.fps, entropy=spec.entropy)
+        stream = encode_frames(frames, model, channels=ks[0], fps=spec.fps, entropy=spec.entropy, **interval)
     else:
-        stream = encode_per_frame_k(frames, [r["symbols"] for r in refs], model, ks, spec.fps, spec.entropy)
+        stream = encode_per_frame_k(frames, [r["symbols"] for r in refs], model, ks, spec.fps, spec.entropy,
+                                    **interval)
     truncate = None
     if spec.truncate_bytes is not None:
         from refcodec.codec import truncate_stream
@@ -417,6 +433,8 @@ def build_vector(spec: VectorSpec, model, committed_dir: Path | None = None) -> 
     }
     if truncate is not None:
         record["truncate"] = truncate
+    if spec.entropy == "inter":  # only inter vectors carry the key, so the other vector.json files are unchanged
+        record["keyframe_interval"] = spec.keyframe_interval or 30
     record["sha256"] = {name: sha256(data) for name, data in sorted(files.items())}
     files["vector.json"] = (json.dumps(record, indent=1) + "\n").encode("utf-8")
     return files
@@ -694,6 +712,10 @@ def generate(root: Path | None = None) -> dict[str, bytes]:
             files[f"{spec.name}/{fname}"] = data
     for fname, data in build_invalid(models).items():
         files[f"invalid/{fname}"] = data
+    from refcodec.vectors.inter_vectors import INTER_DIR, build_inter
+
+    for fname, data in build_inter(root if root is not None else Path(__file__).resolve().parents[2] / "vectors").items():
+        files[f"{INTER_DIR}/{fname}"] = data
     return files
 
 

@@ -25,7 +25,7 @@ from refcodec.model.modelfile import INPUT_SCALE, EncoderModel, EntropyTables, m
 from refcodec.model.random_model import make_random_model
 from refcodec.model.topology import ENCODER_LAYERS
 
-MODEL_NAMES = ("rand-double", "rand-single", "extreme-double", "extreme-single", "rand-ctx")
+MODEL_NAMES = ("rand-double", "rand-single", "extreme-double", "extreme-single", "rand-ctx", "rand-inter")
 MAX_CODE_LENGTH = 15  # spec section 6.2
 
 
@@ -129,5 +129,9 @@ def conformance_model(name: str) -> EncoderModel:
         raise InvalidArgumentError(f'unknown vector model "{name}", expected one of {MODEL_NAMES}')
     if name == "rand-ctx":
         return context_model()
+    if name == "rand-inter":  # rand-ctx + a fixed inter table (spec section 6.7), refcodec/vectors/inter_vectors.py
+        from refcodec.vectors.inter_vectors import inter_model
+
+        return inter_model()
     kind, rounding = name.split("-")
     return random_model(rounding) if kind == "rand" else extreme_model(rounding)

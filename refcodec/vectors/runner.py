@@ -16,7 +16,8 @@ Placeholders (str.format syntax, `{{` and `}}` for literal braces), one value pe
 | `{frames}`    | the number of frames |
 | `{k}`         | channels to send: one number when every frame sends the same k, else the list K0,K1,... |
 | `{k_list}`    | always the list K0,K1,... (one per frame, comma separated) |
-| `{entropy}`   | raw, huffman or ctx (the stream's entropy_mode) |
+| `{entropy}`   | raw, huffman, ctx or inter (the stream's entropy_mode) |
+| `{keyframe_interval}` | inter vectors only (see `[ ]`): the keyframe interval N (frames 0, N, 2N, ... intra) |
 | `{fps}`       | NUM/DEN; `{fps_num}` `{fps_den}`: its terms. Only vectors with timing have them (see `[ ]`) |
 | `{output}`    | the .mcuc file the command must write |
 | `{dump}`      | an empty folder: layer dumps written there (<tensor>.bin, or frame_NNNN/<tensor>.bin) are verified too |
@@ -51,7 +52,7 @@ import numpy as np
 from refcodec.errors import InputFileError, InvalidArgumentError, RefcodecError
 
 PLACEHOLDERS = ("input", "png", "png_dir", "width", "height", "frames", "k", "k_list", "entropy", "fps", "fps_num",
-                "fps_den", "output", "dump", "model", "model_npz", "model_h", "vector", "vector_dir")
+                "fps_den", "keyframe_interval", "output", "dump", "model", "model_npz", "model_h", "vector", "vector_dir")
 OPEN_GROUP, CLOSE_GROUP = "[", "]"
 
 
@@ -195,6 +196,7 @@ def placeholder_values(v: Vector, root: Path, work: Path) -> dict[str, str | Non
         "frames": str(len(ks)), "k": str(ks[0]) if len(set(ks)) == 1 else k_list, "k_list": k_list,
         "entropy": rec["entropy"], "fps": f"{fps[0]}/{fps[1]}" if fps else None,
         "fps_num": str(fps[0]) if fps else None, "fps_den": str(fps[1]) if fps else None,
+        "keyframe_interval": str(rec["keyframe_interval"]) if rec.get("keyframe_interval") else None,
         "output": str(work / "out.mcuc"), "dump": str(work / "dump"), "model": v.model,
         "model_npz": str(root / "models" / f"{v.model}.npz"), "model_h": str(root / "models" / f"{v.model}.h"),
         "vector": v.name, "vector_dir": str(v.folder),
@@ -266,7 +268,8 @@ def run_vector(v: Vector, cmd: list[str], root: Path, work: Path, model, timeout
     has_dumps = any(dump.glob("*.bin")) or any(dump.glob("*.npy")) or any(
         (p / f"{n}.bin").is_file() for p in dump.glob("frame_*") for n in DUMP_NAMES)
     try:
-        report = verify(model, frames, stream, dump if has_dumps else None, v.channels_per_frame, v.record["entropy"])
+        report = verify(model, frames, stream, dump if has_dumps else None, v.channels_per_frame, v.record["entropy"],
+                        v.record.get("keyframe_interval"))
     except RefcodecError as e:  # e.g. unreadable dump files: a FAIL of this vector, the run goes on
         res.error = f"cannot verify: {e}"
         return res

@@ -32,11 +32,13 @@ import numpy as np
 from refcodec.bitstream.container import Chunk
 from refcodec.bitstream.crc import crc32, crc32_mpeg2
 from refcodec.bitstream.format import (
+    CHUNK_INTER,
     ENTROPY_NAMES,
     MAGIC,
     PACKET_SYNC_V2,
     STREAM_ENTROPY_CTX,
     STREAM_ENTROPY_HUFFMAN,
+    STREAM_ENTROPY_INTER,
     STREAM_ENTROPY_RAW,
 )
 from refcodec.codec import encode_packet, stream_tables
@@ -307,7 +309,8 @@ def _stream_mode(model: EncoderModel, got_mode: int, entropy: str | None) -> int
     """The entropy_mode to compare against: the one asked for, else the firmware's own when legal for the model,
     else the best the model allows (huffman or raw)."""
     legal = {STREAM_ENTROPY_RAW: True, STREAM_ENTROPY_HUFFMAN: model.entropy is not None,
-             STREAM_ENTROPY_CTX: model.has_context_tables}
+             STREAM_ENTROPY_CTX: model.has_context_tables,
+             STREAM_ENTROPY_INTER: getattr(model, "has_inter_tables", False)}
     if entropy is not None:
         mode = {v: k for k, v in ENTROPY_NAMES.items()}[entropy]
     elif legal.get(got_mode, False):
@@ -316,7 +319,8 @@ def _stream_mode(model: EncoderModel, got_mode: int, entropy: str | None) -> int
         mode = STREAM_ENTROPY_HUFFMAN if model.entropy is not None else STREAM_ENTROPY_RAW
     if not legal[mode]:
         raise InvalidArgumentError(f"entropy mode '{ENTROPY_NAMES[mode]}' needs a model with "
-                                   f"{'context' if mode == STREAM_ENTROPY_CTX else 'entropy'} tables; this one has none")
+                                   f"{'context' if mode == STREAM_ENTROPY_CTX else 'inter' if mode == STREAM_ENTROPY_INTER else 'entropy'}"
+                                   " tables; this one has none")
     return mode
 
 
@@ -350,8 +354,9 @@ def _compare_header(model: EncoderModel, frames: list[np.ndarray], got: bytes, g
 
 
 def _compare_chunks(model: EncoderModel, f: int, ref_sym: np.ndarray, pkt, gp: dict, k: int, codes, context,
-                    report: VerifyReport) -> int:
-    """Compare the chunks of frame f's packet; return the number of wrong symbols (an undecodable chunk counts 1)."""
+                    report: VerifyReport, inter=None, prev: tuple[np.ndarray, int] | None = None) -> int:
+    """Compare the chunks of frame f's packet; return the number of wrong symbols (an undecodable chunk counts 1).
+    inter, prev: an inter stream's InterCoder and (symbols, k) of frame f - 1, the references (spec section 6.7)."""
     bits = int(model.latent_quantizer.bits)
     sym_bad = 0
     for c in range(k):
@@ -359,9 +364,14 @@ def _compare_chunks(model: EncoderModel, f: int, ref_sym: np.ndarray, pkt, gp: d
         if gp["modes"][c] == exp_chunk.mode and gp["chunks"][c] == exp_chunk.data:
             continue
         try:
-            sym = decode_channel(Chunk(gp["modes"][c], gp["chunks"][c]), bits, ref_sym.shape[0] * ref_sym.shape[1],
-                                 codes[c] if codes is not None else None,
-                                 context[c] if context is not None else None, ref_sym.shape[1])
+            if gp["modes"][c] == CHUNK_INTER:
+                if inter is None or prev is None or c >= prev[1]:
+                    raise BitstreamError("an inter chunk without its reference (spec section 6.7.5)", "E_REFERENCE")
+                sym = inter.decode(gp["chunks"][c], prev[0][..., c])
+            else:
+                sym = decode_channel(Chunk(gp["modes"][c], gp["chunks"][c]), bits,
+                                     ref_sym.shape[0] * ref_sym.shape[1], codes[c] if codes is not None else None,
+                                     context[c] if context is not None else None, ref_sym.shape[1])
         except BitstreamError as e:
             report.diagnoses.append(Diagnosis("entropy", f"channel {c} chunk does not decode: {e} (spec section 6)",
                                               f, "symbols"))
@@ -392,8 +402,16 @@ def _crc_only_diagnosis(crc_only: list[tuple[int, bytes]]) -> Diagnosis:
         "to the byte before the CRC)", f)
 
 
+def _expected_k(channels: int | list[int] | None, f: int, gp: dict | None, c_max: int) -> int:
+    """k of frame f's packet: the one asked for (one k, or one per frame), else the packet's own when legal."""
+    if isinstance(channels, (list, tuple)):
+        return int(channels[f])
+    return channels if channels is not None else (gp["k"] if gp and gp["k"] <= c_max else c_max)
+
+
 def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dict[str, np.ndarray]], got: bytes,
-                   report: VerifyReport, channels: int | list[int] | None = None, entropy: str | None = None) -> None:
+                   report: VerifyReport, channels: int | list[int] | None = None, entropy: str | None = None,
+                   keyframe_interval: int = 30) -> None:
     """Compare the firmware's stream with the reference stream for the same frames (spec section 7): the header
     (_compare_header), then packet by packet its fields, chunks (_compare_chunks) and CRC.
     channels: k of every frame, or a list of one k per frame, or None (each packet's own k)."""
@@ -406,17 +424,19 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
         return
     mode = _stream_mode(model, int(gf["entropy_mode"]), entropy)
     codes, context = stream_tables(model, mode)
+    inter = model.entropy.inter_coder if mode == STREAM_ENTROPY_INTER else None
+    prev: tuple[np.ndarray, int] | None = None  # (symbols, k) of the frame before: inter chunks' reference
     expected = bytearray(_compare_header(model, frames, got, gf, mode, report))
     pos = int(gf["size"])
     crc_only = []
     for f in range(len(frames)):
         ref_sym = refs[f]["symbols"]
         gp = split_packet(got, pos)
-        if isinstance(channels, (list, tuple)):
-            k = int(channels[f])
-        else:
-            k = channels if channels is not None else (gp["k"] if gp and gp["k"] <= lq.channels else lq.channels)
-        pkt = encode_packet(ref_sym, f, k, int(lq.bits), codes, context)  # what refcodec encode writes
+        k = _expected_k(channels, f, gp, lq.channels)
+        key = prev is None or f % keyframe_interval == 0
+        pkt = encode_packet(ref_sym, f, k, int(lq.bits), codes, context, inter, None if key else prev[0],
+                            0 if key else prev[1])  # what refcodec encode writes
+        prev_frame, prev = prev, (ref_sym, k)  # frame f - 1 for the chunk comparison, frame f for the next
         exp_pkt = pkt.pack()
         expected += exp_pkt
         if gp is None:
@@ -432,7 +452,8 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
                 "container", f"packet at offset {gp['start']}: sync {gp['sync']!r}, frame_index {gp['frame_index']}, "
                 f"k {gp['k']}; expected {PACKET_SYNC_V2!r}, {f}, {k} (spec section 7.2)", f))
             continue
-        sym_bad = _compare_chunks(model, f, ref_sym, pkt, gp, k, codes, context, report)
+        sym_bad = _compare_chunks(model, f, ref_sym, pkt, gp, k, codes, context, report, inter,
+                                  None if key else prev_frame)
         if sym_bad:
             if not any(d.frame == f and d.layer != "symbols" for d in report.diagnoses):  # dumps explain it already
                 report.diagnoses.append(_diagnose_symbols(model, f, frames[f], gp, k, codes, context, sym_bad))
@@ -444,11 +465,15 @@ def compare_stream(model: EncoderModel, frames: list[np.ndarray], refs: list[dic
     if pos < len(got) and not any(d.area == "container" for d in report.diagnoses):
         report.diagnoses.append(Diagnosis("container", f"{len(got) - pos} bytes after the last expected packet "
                                           f"(offset {pos}; spec section 7.4)"))
-    expected = bytes(expected)
+    report.stream = _byte_counts(bytes(expected), got)
+
+
+def _byte_counts(expected: bytes, got: bytes) -> dict:
+    """Expected and written stream bytes, and how many differ (position by position, plus the length difference)."""
     n = min(len(expected), len(got))
     mism = int(np.count_nonzero(np.frombuffer(expected[:n], np.uint8) != np.frombuffer(got[:n], np.uint8)))
-    report.stream = {"expected_bytes": len(expected), "got_bytes": len(got),
-                     "mismatching_bytes": mism + abs(len(expected) - len(got))}
+    return {"expected_bytes": len(expected), "got_bytes": len(got),
+            "mismatching_bytes": mism + abs(len(expected) - len(got))}
 
 
 def _diagnose_symbols(model: EncoderModel, f: int, rgb: np.ndarray, gp: dict, k: int, codes, context,
@@ -490,12 +515,13 @@ def latent_hw(rgb: np.ndarray) -> tuple[int, int]:
 # --- entry point -----------------------------------------------------------------------------------------
 
 def verify(model: EncoderModel, frames: list[np.ndarray], stream: bytes | None = None, layers_dir=None,
-           channels: int | list[int] | None = None, entropy: str | None = None) -> VerifyReport:
+           channels: int | list[int] | None = None, entropy: str | None = None,
+           keyframe_interval: int | None = None) -> VerifyReport:
     """Compare firmware output with the reference. frames: uint8 [H, W, 3] each, all the same size.
     stream: the firmware's .mcuc bytes; layers_dir: its layer dumps (refcodec.verify.dumps). At least one.
     channels: expected k per packet, or a list of one k per frame (default: each packet's own k).
-    entropy: "raw" | "huffman" | "ctx" (default:
-    the stream's own mode when legal for the model)."""
+    entropy: "raw" | "huffman" | "ctx" | "inter" (default: the stream's own mode when legal for the model).
+    keyframe_interval: of an inter stream (spec section 6.7.5; default 30, the reference encoder's)."""
     if stream is None and layers_dir is None:
         raise InvalidArgumentError("nothing to verify: give a firmware stream and/or --layers DIR")
     if not frames:
@@ -508,12 +534,15 @@ def verify(model: EncoderModel, frames: list[np.ndarray], stream: bytes | None =
         raise InvalidArgumentError(f"{len(channels)} channel counts for {len(frames)} frame(s)")
     if any(not 0 <= k <= model.channels for k in ks):
         raise InvalidArgumentError(f"channels {channels} outside [0, {model.channels}]")
-    if entropy not in (None, "raw", "huffman", "ctx"):
-        raise InvalidArgumentError(f'invalid entropy mode "{entropy}", expected raw, huffman or ctx')
+    if entropy not in (None, "raw", "huffman", "ctx", "inter"):
+        raise InvalidArgumentError(f'invalid entropy mode "{entropy}", expected raw, huffman, ctx or inter')
+    if keyframe_interval is not None and keyframe_interval < 1:
+        raise InvalidArgumentError(f"keyframe interval {keyframe_interval} must be >= 1")
     report = VerifyReport(model.model_id, len(frames))
     refs = [reference_tensors(model, f) for f in frames]
     if layers_dir is not None:
         compare_layers(model, frames, refs, layers_dir, report)
     if stream is not None:
-        compare_stream(model, frames, refs, bytes(stream), report, channels, entropy)
+        compare_stream(model, frames, refs, bytes(stream), report, channels, entropy,
+                       30 if keyframe_interval is None else int(keyframe_interval))
     return report
