@@ -12,6 +12,9 @@ bench/results/firmware.json and prints a table:
 * instructions per frame: the run with 2 frames minus the run with 1 frame (so start-up, stream header and file
   I/O cancel), counted with SysTick under -icount shift=0 (firmware/arm/README.md), and the library's stages
   (rc_profile.h: total over the 2-frame run / 2) when it reports them;
+* inter streams (spec §6.7): two consecutive frames of a validation clip (vtest) at 224x224 and 320x240 with
+  `-e inter`: the instructions of the inter-coded second frame, the RAM with the previous frame's symbols
+  (rc_plan_inter), the inter tables' flash (rc_inter_freq / rc_inter_cum in the model tables);
 * whether every stream equals `refcodec encode`'s (bytes identical, measured in this run);
 * the M55 / M4 instruction ratio (the peer run in the same script).
 
@@ -47,6 +50,8 @@ from refcodec.paths import kodak_dir  # noqa: E402
 
 KODAK = kodak_dir() / "kodim23.png"
 SIZES = ((224, 224), (640, 480))
+INTER_CLIP = "vtest.mp4"  # a validation clip of the inter table (spec §11.3), never one it was fitted on
+INTER_SIZES = ((224, 224), (320, 240))
 STAGES = ("conv1", "conv2", "conv3", "quant", "entropy")
 
 
@@ -108,10 +113,39 @@ def _arena_bytes(model, w: int, h: int) -> int | None:
     return int(line_plan(h, w, model.channels, int(model.latent_quantizer.bits)).arena_bytes)
 
 
-def _run(elf: Path, core: str, frames: list[np.ndarray], work: Path) -> tuple[bytes, dict, float]:
+def _run(elf: Path, core: str, frames: list[np.ndarray], work: Path, entropy: str | None = None
+         ) -> tuple[bytes, dict, float]:
     t0 = time.perf_counter()
-    stream, run = run_arm_firmware(elf, core, frames, work / f"{core}_{len(frames)}.mcuc")
+    stream, run = run_arm_firmware(elf, core, frames, work / f"{core}_{len(frames)}.mcuc", entropy=entropy)
     return stream, run.profile, time.perf_counter() - t0
+
+
+def _inter(elf: Path, core: str, model, clip: list[np.ndarray], static_ram: int, work: Path) -> dict:
+    """Inter streams (spec §6.7) of two consecutive clip frames per size: the second frame is inter-coded, so
+    instructions(2 frames) - instructions(1 frame) is an inter frame's cost; RAM as for intra plus the previous
+    frame's symbols (rc_plan_inter)."""
+    from refcodec.model.plan import line_plan
+
+    out = {}
+    for w, h in INTER_SIZES:
+        frames = [resize_frame(f, (w, h)) for f in clip]
+        s1, p1, _ = _run(elf, core, frames[:1], work, "inter")
+        s2, p2, _ = _run(elf, core, frames, work, "inter")
+        equal = (s1 == encode_frames(frames[:1], model, entropy="inter")
+                 and s2 == encode_frames(frames, model, entropy="inter"))
+        lp = line_plan(h, w, model.channels, int(model.latent_quantizer.bits))
+        out[f"{w}x{h}"] = {
+            "instructions_inter_frame": p2["instructions"] - p1["instructions"],
+            "entropy_stage_instructions_2_frames": p2["stages"]["entropy"]["instructions"],
+            "entropy_stage_instructions_1_frame": p1["stages"]["entropy"]["instructions"],
+            "stream_bytes_keyframe_and_inter": [len(s1), len(s2) - len(s1)],
+            "ram": {"arena_rc_plan_inter": lp.arena_bytes + lp.symbol_bytes,
+                    "previous_frame_symbols": lp.symbol_bytes, "static": static_ram,
+                    "heap_live_peak": p2["heap_live_peak"], "stack_peak": p2["stack_peak"],
+                    "total": static_ram + p2["heap_live_peak"] + p2["stack_peak"]},
+            "stream_equals_refcodec_encode": equal,
+        }
+    return out
 
 
 def main() -> int:
@@ -128,6 +162,10 @@ def main() -> int:
 
     model = resolve_model(None)
     photo = np.asarray(iio.imread(KODAK))[..., :3]
+    from refcodec.media import open_media
+    from refcodec.paths import video_dir
+
+    clip = [np.asarray(f) for f, _ in zip(open_media(video_dir() / INTER_CLIP).frames, range(2))]
     result: dict = {"benchmark": "firmware_on_cortex_m_qemu", "model": "bundled default (refcodec export c-header)",
                     "image": "kodak/kodim23.png, refcodec.media.resize_frame to each size",
                     "firmware_sources": "firmware/src" if args.src is None else str(args.src),
@@ -167,6 +205,8 @@ def main() -> int:
                     "stream_equals_refcodec_encode": equal,
                     "qemu_seconds_1_and_2_frames": [round(t1, 2), round(t2, 2)],
                 }
+            entry["inter"] = _inter(elf, core, model, clip, entry["static_ram"], tmp)
+            all_equal &= all(r["stream_equals_refcodec_encode"] for r in entry["inter"].values())
             result["cores"][core] = entry
     result["stream_equals_refcodec_encode"] = all_equal
     result["m55_over_m4_instructions"] = {
@@ -183,6 +223,12 @@ def main() -> int:
                   f"{r['ram']['heap_live_peak'] / 1024:8.1f} "
                   f"{r['ram']['stack_peak']:8d} {e['flash']['total'] / 1024:9.1f} "
                   f"{e['flash']['model_tables'] / 1024:9.1f} {r['stream_equals_refcodec_encode']}")
+    for core, e in result["cores"].items():
+        for size, r in e["inter"].items():
+            print(f"{core:5} {size:8} inter frame {r['instructions_inter_frame'] / 1e6:8.1f} Minsn, RAM "
+                  f"{r['ram']['total'] / 1024:.1f} KB (previous symbols {r['ram']['previous_frame_symbols']:,} B), "
+                  f"inter tables {e['flash']['model_tables_by_symbol'].get('rc_inter_freq', 0) + e['flash']['model_tables_by_symbol'].get('rc_inter_cum', 0):,} B flash, "
+                  f"same-bytes {r['stream_equals_refcodec_encode']}")
     print(f"wrote {out}")
     return 0 if all_equal else 1
 

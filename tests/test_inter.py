@@ -16,7 +16,7 @@ from refcodec.errors import BITSTREAM_ERROR_CODES, BitstreamError, InvalidArgume
 from refcodec.media import read_image
 from refcodec.model.registry import default_model
 from refcodec.recovery import timeline
-from tests.datasets import PHOTO_96x128
+from datasets import PHOTO_96x128  # tests/datasets.py
 
 ENTROPY_MODE_AT = 20  # version 2 header offset of entropy_mode (spec §7.1)
 
