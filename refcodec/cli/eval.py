@@ -57,7 +57,6 @@ def eval_cmd(inputs, size, n_frames, keyframe_interval, json_out, plot_out, mode
     from refcodec.eval.jpeg import DEFAULT_QUALITIES
     from refcodec.eval.prep import list_images
     from refcodec.eval.run import evaluate, json_safe, summary_lines
-    from refcodec.io_utils import atomic_write
     from refcodec.model.registry import resolve_model
 
     if qualities is None:
@@ -85,19 +84,9 @@ def eval_cmd(inputs, size, n_frames, keyframe_interval, json_out, plot_out, mode
 
     result = json_safe(evaluate(image_dir, size=size, model=model, decoder=decoder, limit=limit,
                                 qualities=qs, progress=progress, decoder_id=decoder_id))
-    for line in summary_lines(result):
-        click.echo(line, err=True)
-    text = json.dumps(result, indent=1, allow_nan=False) + "\n"
-    if json_out:
-        atomic_write(json_out, text.encode())
-        click.echo(f"wrote {json_out}", err=True)
-    else:
-        click.echo(text, nl=False)
-    if plot_out:
-        from refcodec.eval.plot import plot_rd
+    from refcodec.eval.plot import plot_rd
 
-        plot_rd(result, plot_out)
-        click.echo(f"wrote {plot_out}", err=True)
+    _write_results(result, summary_lines(result), json_out, plot_out, plot_rd)
 
 
 def _eval_video(path, size, n_frames, keyframe_interval, json_out, plot_out, model_path, decoder_path) -> None:
@@ -105,7 +94,6 @@ def _eval_video(path, size, n_frames, keyframe_interval, json_out, plot_out, mod
     from refcodec.decoder.pairing import decoder_for
     from refcodec.eval.run import json_safe
     from refcodec.eval.video import evaluate_video, video_summary_lines
-    from refcodec.io_utils import atomic_write
     from refcodec.model.registry import resolve_model
 
     wh = parse_size(size)
@@ -113,7 +101,16 @@ def _eval_video(path, size, n_frames, keyframe_interval, json_out, plot_out, mod
     decoder = decoder_for(model, decoder_path, warn=lambda m: click.echo(f"refcodec: warning: {m}", err=True))
     result = json_safe(evaluate_video(path, n_frames, wh, model, decoder, keyframe_interval,
                                       progress=lambda m: click.echo(m, err=True)))
-    for line in video_summary_lines(result):
+    from refcodec.eval.plot import plot_video_rd
+
+    _write_results(result, video_summary_lines(result), json_out, plot_out, plot_video_rd)
+
+
+def _write_results(result: dict, summary: list[str], json_out, plot_out, plot) -> None:
+    """The summary on stderr, the JSON to json_out (atomically) or stdout, and the RD plot to plot_out."""
+    from refcodec.io_utils import atomic_write
+
+    for line in summary:
         click.echo(line, err=True)
     text = json.dumps(result, indent=1, allow_nan=False) + "\n"
     if json_out:
@@ -122,7 +119,5 @@ def _eval_video(path, size, n_frames, keyframe_interval, json_out, plot_out, mod
     else:
         click.echo(text, nl=False)
     if plot_out:
-        from refcodec.eval.plot import plot_video_rd
-
-        plot_video_rd(result, plot_out)
+        plot(result, plot_out)
         click.echo(f"wrote {plot_out}", err=True)
