@@ -11,27 +11,34 @@ Inputs are Python lists: `bits` holds one 0/1 value per bit of the chunk (numpy.
 from __future__ import annotations
 
 
+def decode_symbol(bits: bytes, pos: int, bl_count: list[int], sorted_symbols: list[int]) -> tuple[int, int]:
+    """One canonical code from bit `pos` (spec §6.2 decode_symbol): (symbol, position after it), or
+    (-1, pos) when the data ends first, (-2, pos) after 15 bits that are no code."""
+    nbits = len(bits)
+    code = first = index = 0
+    for length in range(1, 16):
+        if pos >= nbits:
+            return -1, pos
+        code |= bits[pos]
+        pos += 1
+        count = bl_count[length]
+        if code - first < count:
+            return sorted_symbols[index + code - first], pos
+        index += count
+        first = (first + count) << 1
+        code <<= 1
+    return -2, pos
+
+
 def huffman_loop(bits: bytes, n: int, bl_count: list[int], sorted_symbols: list[int], out: list[int]) -> int:
     """n symbols with one table into out[0:n]. Returns the bit position after the last symbol, or -1 (ran
     past the end of the data) / -2 (15 bits that are no code)."""
-    nbits = len(bits)
     pos = 0
     for i in range(n):
-        code = first = index = 0
-        for length in range(1, 16):
-            if pos >= nbits:
-                return -1
-            code |= bits[pos]
-            pos += 1
-            count = bl_count[length]
-            if code - first < count:
-                out[i] = sorted_symbols[index + code - first]
-                break
-            index += count
-            first = (first + count) << 1
-            code <<= 1
-        else:
-            return -2
+        sym, pos = decode_symbol(bits, pos, bl_count, sorted_symbols)
+        if sym < 0:
+            return sym
+        out[i] = sym
     return pos
 
 
@@ -39,7 +46,6 @@ def context_loop(bits: bytes, h: int, w: int, shift: int, nb: int, bl_count: lis
                  sorted_symbols: list[list[int]], out: list[int]) -> int:
     """h x w symbols in raster order into out, each with the table of its context
     ctx = L * (NB + 1) + T (spec §6.6; L, T = NB at the left / top border). Returns as huffman_loop."""
-    nbits = len(bits)
     pos = 0
     i = 0
     stride = nb + 1
@@ -48,21 +54,9 @@ def context_loop(bits: bytes, h: int, w: int, shift: int, nb: int, bl_count: lis
             left = nb if x == 0 else out[i - 1] >> shift
             top = nb if y == 0 else out[i - w] >> shift
             ctx = left * stride + top
-            blc = bl_count[ctx]
-            code = first = index = 0
-            for length in range(1, 16):
-                if pos >= nbits:
-                    return -1
-                code |= bits[pos]
-                pos += 1
-                count = blc[length]
-                if code - first < count:
-                    out[i] = sorted_symbols[ctx][index + code - first]
-                    break
-                index += count
-                first = (first + count) << 1
-                code <<= 1
-            else:
-                return -2
+            sym, pos = decode_symbol(bits, pos, bl_count[ctx], sorted_symbols[ctx])
+            if sym < 0:
+                return sym
+            out[i] = sym
             i += 1
     return pos
