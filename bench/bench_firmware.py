@@ -5,8 +5,8 @@ bench/results/firmware.json and prints a table:
 
 * flash: ELF text + rodata (+ the .data load image), the model's tables separately (arm-none-eabi-nm sizes of the
   header's rc_* arrays), the library's own objects (firmware/src minus main.c) separately;
-* RAM: the arena (rc_plan's figure, from refcodec.model.plan.line_plan where it exists), static (.data + .bss of
-  the whole image), heap: the peak of bytes in live malloc blocks (today's firmware's tensors, or the front end's
+* RAM: the arena (rc_plan's figure, refcodec.model.plan.line_plan), static (.data + .bss of
+  the whole image), heap: the peak of bytes in live malloc blocks (the front end's
   arena, row buffer and stdio buffers) and the sbrk high-water (newlib grows it in 4 KiB steps), stack peak
   (painting); total = static + live heap peak + stack peak;
 * instructions per frame: the run with 2 frames minus the run with 1 frame (so start-up, stream header and file
@@ -45,6 +45,8 @@ from refcodec.firmware.c_header import export_c_header  # noqa: E402
 from refcodec.firmware.qemu import CORES, CPU_HZ, build_arm_firmware, missing_tools, run_arm_firmware  # noqa: E402
 from refcodec.io_utils import atomic_write  # noqa: E402
 from refcodec.media.resize import resize_frame  # noqa: E402
+from refcodec.firmware.build import LIBRARY_SOURCES  # noqa: E402
+from refcodec.model.plan import line_plan  # noqa: E402
 from refcodec.model.registry import resolve_model  # noqa: E402
 from refcodec.paths import kodak_dir  # noqa: E402
 
@@ -95,22 +97,12 @@ def _flash(elf: Path, header: Path) -> dict:
     other = sum(sec.get(s, 0) for s in (".ARM.exidx", ".ARM.extab", ".preinit_array", ".init_array", ".fini_array"))
     data = sec.get(".data", 0)
     tables = _model_table_bytes(elf, header)
-    lib_objs = [p for p in elf.parent.glob("*.o") if p.name not in ("main.o", "startup.o", "rc_icount.o")]
+    lib_objs = [elf.parent / (Path(s).stem + ".o") for s in LIBRARY_SOURCES]  # the library only, not the port
     return {"text": text, "rodata": rodata, "data_load_image": data, "other": other,
             "total": text + rodata + data + other, "model_tables": sum(tables.values()),
             "model_tables_by_symbol": dict(sorted(tables.items())),
             "library_objects": _object_flash(lib_objs),
             "library_objects_files": sorted(p.name for p in lib_objs)}
-
-
-def _arena_bytes(model, w: int, h: int) -> int | None:
-    """rc_plan's arena for w x h (refcodec.model.plan.line_plan, the line-buffered library's figure), None where
-    this refcodec has no line plan (the layer-by-layer firmware mallocs per tensor: see heap_peak)."""
-    try:
-        from refcodec.model.plan import line_plan
-    except ImportError:
-        return None
-    return int(line_plan(h, w, model.channels, int(model.latent_quantizer.bits)).arena_bytes)
 
 
 def _run(elf: Path, core: str, frames: list[np.ndarray], work: Path, entropy: str | None = None
@@ -124,8 +116,6 @@ def _inter(elf: Path, core: str, model, clip: list[np.ndarray], static_ram: int,
     """Inter streams (spec §6.7) of two consecutive clip frames per size: the second frame is inter-coded, so
     instructions(2 frames) - instructions(1 frame) is an inter frame's cost; RAM as for intra plus the previous
     frame's symbols (rc_plan_inter)."""
-    from refcodec.model.plan import line_plan
-
     out = {}
     for w, h in INTER_SIZES:
         frames = [resize_frame(f, (w, h)) for f in clip]
@@ -139,7 +129,7 @@ def _inter(elf: Path, core: str, model, clip: list[np.ndarray], static_ram: int,
             "entropy_stage_instructions_2_frames": p2["stages"]["entropy"]["instructions"],
             "entropy_stage_instructions_1_frame": p1["stages"]["entropy"]["instructions"],
             "stream_bytes_keyframe_and_inter": [len(s1), len(s2) - len(s1)],
-            "ram": {"arena_rc_plan_inter": lp.arena_bytes + lp.symbol_bytes,
+            "ram": {"arena_rc_plan_inter": lp.arena_bytes_inter,
                     "previous_frame_symbols": lp.symbol_bytes, "static": static_ram,
                     "heap_live_peak": p2["heap_live_peak"], "stack_peak": p2["stack_peak"],
                     "total": static_ram + p2["heap_live_peak"] + p2["stack_peak"]},
@@ -161,6 +151,7 @@ def main() -> int:
     import imageio.v3 as iio
 
     model = resolve_model(None)
+    bits = int(model.latent_quantizer.bits)
     photo = np.asarray(iio.imread(KODAK))[..., :3]
     from refcodec.media import open_media
     from refcodec.paths import video_dir
@@ -198,7 +189,8 @@ def main() -> int:
                     "instructions_per_frame": p2["instructions"] - p1["instructions"],
                     "instructions_run_1_frame": p1["instructions"],
                     "stage_instructions_per_frame": stages or None,
-                    "ram": {"arena_rc_plan": _arena_bytes(model, w, h), "static": entry["static_ram"],
+                    "ram": {"arena_rc_plan": line_plan(h, w, model.channels, bits).arena_bytes,
+                            "static": entry["static_ram"],
                             "heap_peak": p2["heap_peak"], "heap_live_peak": p2["heap_live_peak"],
                             "stack_peak": p2["stack_peak"],
                             "total": entry["static_ram"] + p2["heap_live_peak"] + p2["stack_peak"]},

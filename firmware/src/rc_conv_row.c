@@ -64,21 +64,6 @@ static void im2col(const rc_conv_layer_row_t *L, const int8_t *const *rows, int3
 #endif
 }
 
-/* Position of natural tap i in a column (the DSP order swaps taps 1 and 2 of every full group of 4). */
-#ifdef BROKEN_WEIGHT
-static int32_t col_pos(int32_t i, int32_t n)
-{
-#if RC_USE_DSP
-    if (i < (n & ~3) && ((i & 3) == 1 || (i & 3) == 2)) {
-        return i ^ 3;
-    }
-#else
-    (void)n;
-#endif
-    return i;
-}
-#endif
-
 static int8_t requantize_clamp(const rc_conv_layer_row_t *L, int32_t acc, int32_t oc)
 {
     int32_t out = L->single_rounding ? rc_requantize_single(acc, L->multiplier[oc], L->shift[oc])
@@ -174,15 +159,6 @@ void rc_conv_row(const rc_conv_layer_row_t *L, const int8_t *const *rows, int8_t
             acc[0] = acc[1] = L->bias[oc];
             acc[2] = acc[3] = L->bias[oc + 1];
             dot_2ch(w0, w0 + n, ca, cb, n, acc);
-#ifdef BROKEN_WEIGHT
-            if (oc == L->broken_channel || oc + 1 == L->broken_channel) {
-                const int32_t j = oc == L->broken_channel ? 0 : 2;
-                const int32_t wv = L->weights[(size_t)L->broken_channel * (size_t)n + (size_t)L->broken_index];
-                const int32_t delta = (int32_t)(int8_t)~(int8_t)wv - wv;
-                acc[j] += ca[col_pos(L->broken_index, n)] * delta;
-                acc[j + 1] += cb[col_pos(L->broken_index, n)] * delta;
-            }
-#endif
             oa[oc] = requantize_clamp(L, acc[0], oc);
             ob[oc] = requantize_clamp(L, acc[1], oc);
             oa[oc + 1] = requantize_clamp(L, acc[2], oc + 1);
@@ -192,14 +168,6 @@ void rc_conv_row(const rc_conv_layer_row_t *L, const int8_t *const *rows, int8_t
             const int8_t *w = L->weights + (size_t)oc * (size_t)n;
             int32_t a = dot_1(w, ca, n, L->bias[oc]);
             int32_t b = dot_1(w, cb, n, L->bias[oc]);
-#ifdef BROKEN_WEIGHT
-            if (oc == L->broken_channel) {
-                const int32_t wv = w[L->broken_index];
-                const int32_t delta = (int32_t)(int8_t)~(int8_t)wv - wv;
-                a += ca[col_pos(L->broken_index, n)] * delta;
-                b += cb[col_pos(L->broken_index, n)] * delta;
-            }
-#endif
             oa[oc] = requantize_clamp(L, a, oc);
             ob[oc] = requantize_clamp(L, b, oc);
         }
@@ -210,12 +178,6 @@ void rc_conv_row(const rc_conv_layer_row_t *L, const int8_t *const *rows, int8_t
         for (oc = 0; oc < out_c; oc++) {
             const int8_t *w = L->weights + (size_t)oc * (size_t)n;
             int32_t a = dot_1(w, ca, n, L->bias[oc]);
-#ifdef BROKEN_WEIGHT
-            if (oc == L->broken_channel) {
-                const int32_t wv = w[L->broken_index];
-                a += ca[col_pos(L->broken_index, n)] * ((int32_t)(int8_t)~(int8_t)wv - wv);
-            }
-#endif
             oa[oc] = requantize_clamp(L, a, oc);
         }
     }

@@ -16,8 +16,6 @@ typedef struct {
     int32_t output_offset;         /* output zero point */
     int32_t act_min, act_max;
     int32_t single_rounding;       /* 0: double rounding (default), 1: single rounding */
-    int32_t broken_channel;        /* -DBROKEN_WEIGHT only: this channel's weight at broken_index is bit-flipped */
-    int32_t broken_index;          /* (-1: none) */
 } rc_conv_layer_row_t;
 
 /* Bytes of im2col scratch that rc_conv_row needs for a layer of k_h x k_w x in_c taps: two columns of int16,

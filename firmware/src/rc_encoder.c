@@ -258,12 +258,18 @@ static void compute_row(rc_encoder_t *enc, int32_t l, int32_t oy, int8_t *out)
 #else
     p.single_rounding = RC_SINGLE_ROUNDING;
 #endif
-    p.broken_channel = -1;
-    p.broken_index = -1;
 #ifdef BROKEN_WEIGHT
-    if (l == RC_BROKEN_LAYER) { /* one weight bit-flipped: the centre tap of input channel 0 */
-        p.broken_channel = RC_BROKEN_CHANNEL;
-        p.broken_index = ((L->kernel_h / 2) * L->kernel_w + L->kernel_w / 2) * L->in_ch;
+    if (l == RC_BROKEN_LAYER) { /* a copy of the layer's weights with one bit-flipped: the centre tap of input
+                                 * channel 0 of output channel RC_BROKEN_CHANNEL (on the stack: no static RAM) */
+        int8_t broken[RC_CONV2_OUT_CH * RC_CONV2_KERNEL_H * RC_CONV2_KERNEL_W * RC_CONV2_IN_CH];
+        const size_t taps = (size_t)L->kernel_h * (size_t)L->kernel_w * (size_t)L->in_ch;
+        const size_t at = (size_t)RC_BROKEN_CHANNEL * taps +
+                          (size_t)(((L->kernel_h / 2) * L->kernel_w + L->kernel_w / 2) * L->in_ch);
+        memcpy(broken, L->weights, sizeof(broken));
+        broken[at] = (int8_t)~broken[at];
+        p.weights = broken;
+        rc_conv_row(&p, rows, out, enc->scratch);
+        return;
     }
 #endif
     rc_conv_row(&p, rows, out, enc->scratch);

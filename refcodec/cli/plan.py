@@ -33,11 +33,10 @@ def plan(model_path: str | None, size: str, schedule: str, channels: int | None,
         # inter streams (spec §6.7): rc_plan_inter = rc_plan + the previous frame's packed symbols (the same term as
         # the frame's own), and the model's frequency and cumulative tables in flash (rc_model.h: 2 x u16 each).
         inter_ref = lp.symbol_bytes
-        inter_table = 2 * int(model.entropy.inter_freqs.nbytes) if getattr(model, "has_inter_tables", False) else 0
+        inter_table = 2 * int(model.entropy.inter_freqs.nbytes) if model.has_inter_tables else 0
         if as_json:
             d = lp.to_json()
             d["inter_reference_bytes"] = inter_ref
-            d["arena_bytes_inter"] = lp.arena_bytes + inter_ref
             d["inter_table_flash_bytes"] = inter_table
             d["model_id"] = model.model_id
             d["schedule"] = "line"
@@ -57,7 +56,7 @@ def plan(model_path: str | None, size: str, schedule: str, channels: int | None,
                    f"{p.peak_arena_bytes:,} bytes + {p.peak_with_scratch_bytes - p.peak_arena_bytes:,} B "
                    "CMSIS-NN DSP scratch")
         click.echo(f"inter streams (spec 6.7, rc_plan_inter): + previous frame's symbols {inter_ref:,} bytes = "
-                   f"{lp.arena_bytes + inter_ref:,} bytes; inter tables {inter_table:,} bytes flash")
+                   f"{lp.arena_bytes_inter:,} bytes; inter tables {inter_table:,} bytes flash")
         return
     if as_json:
         d = p.to_json()

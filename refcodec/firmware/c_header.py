@@ -154,7 +154,7 @@ def c_header_text(model: EncoderModel, ref_size: tuple[int, int] = (224, 224)) -
                  ctx.reshape(-1, lq.levels), lq.levels))
     else:
         w("\n/* The model has no context tables (spec section 6.6). */\n#define RC_HAS_CTX_HUFFMAN 0\n")
-    if getattr(model, "has_inter_tables", False):
+    if model.has_inter_tables:
         from refcodec.entropy.inter import inter_nctx
 
         f = np.asarray(model.entropy.inter_freqs, np.int64)

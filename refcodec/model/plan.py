@@ -151,8 +151,14 @@ class LinePlan:
     symbol_bytes: int  # the frame's symbols of `channels` channels at b bits, rounded up to 4 bytes
     arena_bytes: int
 
+    @property
+    def arena_bytes_inter(self) -> int:
+        """`rc_plan_inter`: inter streams (spec §6.7) also keep the previous frame's symbols, a second
+        symbol_bytes."""
+        return self.arena_bytes + self.symbol_bytes
+
     def to_json(self) -> dict:
-        return asdict(self)
+        return dict(asdict(self), arena_bytes_inter=self.arena_bytes_inter)
 
 
 def line_plan(height: int, width: int, channels: int = LATENT_CHANNELS, bits: int = 4) -> LinePlan:
