@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install test test-fast bench fuzz vectors vectors-check firmware firmware-qemu eval demo clean
+.PHONY: install install-train test test-fast bench fuzz vectors vectors-check firmware firmware-qemu eval demo clean
 
 install: $(BIN)/refcodec
 
