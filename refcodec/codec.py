@@ -23,7 +23,7 @@ from refcodec.bitstream.format import (
 from refcodec.bitstream.container import Chunk
 from refcodec.bitstream.format import CHUNK_INTER
 from refcodec.bitstream.header import StreamHeader
-from refcodec.bitstream.lost import add_lost, merge_lost
+from refcodec.bitstream.lost import add_lost
 from refcodec.bitstream.truncate import truncate_stream
 from refcodec.entropy.chunk import decode_channel, encode_channel
 from refcodec.errors import BitstreamError, InvalidArgumentError, ModelFileError, ModelMismatchError
@@ -82,7 +82,7 @@ def resolve_entropy(model, entropy: str) -> int:
     if model.entropy is None:
         raise ModelFileError(f"model {model.model_id[:16]} has no entropy tables; use entropy 'raw'")
     if entropy == "inter":
-        if not getattr(model, "has_inter_tables", False):
+        if not model.has_inter_tables:
             raise ModelFileError(f"model {model.model_id[:16]} has no inter tables; use entropy 'ctx' "
                                  "(or fit them: python -m refcodec.training.fit_inter)")
         return STREAM_ENTROPY_INTER
@@ -286,8 +286,7 @@ def decode_symbols(data: bytes, model=None, keep_going: bool = False) -> Decoded
         out.symbols.append(sym)
         out.channels_present.append(pkt.k)
         reference = (pkt.frame_index, sym, pkt.k)
-    out.lost = merge_lost(out.lost)
-    return out
+    return out  # out.lost stays sorted and merged: add_lost keeps it so
 
 
 def latent_from_symbols(symbols: np.ndarray, k: int, model) -> np.ndarray:

@@ -46,7 +46,8 @@ import numpy as np
 
 from refcodec.bitstream.container import FramePacket, parse_stream, serialize_stream
 from refcodec.bitstream.crc import crc32
-from refcodec.bitstream.header import StreamHeader
+from refcodec.bitstream.format import HEADER_SIZE_V1, VERSION_1
+from refcodec.bitstream.header import StreamHeader, header_size_v2
 from refcodec.bitstream.varint import encode_uvarint
 from refcodec.codec import decode_symbols
 from refcodec.errors import BitstreamError, ModelFileError
@@ -144,7 +145,7 @@ def _repair_header(b: bytearray) -> bytearray:
     except BitstreamError:
         if len(b) < 6:
             return b
-        size = 68 if b[4] == 1 else 25 + (8 if b[5] & 1 else 0) + (4 if b[5] & 2 else 0)
+        size = HEADER_SIZE_V1 if b[4] == VERSION_1 else header_size_v2(b[5])
     if len(b) >= size:
         b[size - 4:size] = struct.pack("<I", crc32(bytes(b[:size - 4])))
     return b

@@ -32,8 +32,8 @@ def test_evaluate_video_on_a_short_still_clip(tmp_path):
     clip_r = r["per_clip"]["clip.y4m"]
     assert clip_r["lossless"]["keyframes"] == [0]
     assert [p["k"] for p in clip_r["inter"]] == list(range(1, 13))
-    for a, b in zip(clip_r["intra"], clip_r["inter"]):  # same pictures, fewer bytes
-        assert a["psnr_per_frame"] == b["psnr_per_frame"] and b["bytes"] < a["bytes"]
+    for a, b in zip(clip_r["intra"], clip_r["inter"]):  # fewer bytes (same pictures: checked by evaluate_video)
+        assert b["bytes"] < a["bytes"]
     for anchor in ("mjpeg420", "mjpeg444", "x264_ultrafast_zerolatency", "x264_medium"):
         assert len(clip_r[anchor]) == 2 and all(np.isfinite(p["psnr"]) for p in clip_r[anchor])
     assert set(r["bd_rate"]) >= {"inter_vs_mjpeg420", "intra_vs_x264_medium"}

@@ -22,7 +22,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from refcodec.blas import blas_threads
-from refcodec.decoder.tiling import SCALE, plan_tiles, receptive_margin, tile_for_budget
+from refcodec.decoder.tiling import SCALE, decode_tile, plan_tiles, receptive_margin, tile_for_budget
 from refcodec.errors import InvalidArgumentError
 
 DEFAULT_MEMORY_MB = 1024
@@ -90,13 +90,11 @@ def decode_frames(decoder, latents: Iterable[np.ndarray], size: tuple[int, int],
 
     def run(latent: np.ndarray, t, out: np.ndarray) -> None:
         with blas_threads(blas):
-            window = np.ascontiguousarray(latent[t.py0:t.py1, t.px0:t.px1])
-            rgb = decoder.decode(window)
-        oy, ox = SCALE * (t.y0 - t.py0), SCALE * (t.x0 - t.px0)
+            rgb = decode_tile(decoder, latent, t)  # the tile's core (refcodec.decoder.tiling)
         y0, y1 = SCALE * t.y0, min(h, SCALE * t.y1)  # core rows of the frame, cropped to H x W
         x0, x1 = SCALE * t.x0, min(w, SCALE * t.x1)
         if y1 > y0 and x1 > x0:
-            out[y0:y1, x0:x1] = _to_uint8(rgb[oy:oy + y1 - y0, ox:ox + x1 - x0])
+            out[y0:y1, x0:x1] = _to_uint8(rgb[:y1 - y0, :x1 - x0])
 
     def jobs():
         for latent in latents:

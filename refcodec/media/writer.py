@@ -73,7 +73,8 @@ def write_png(path, frame: np.ndarray, atomic: bool = True) -> None:
         with open(target, "wb") as f:
             Image.fromarray(to_uint8(frame)).save(f, format="PNG")
             f.flush()
-            os.fsync(f.fileno())
+            if atomic:  # before the rename; files of a temporary folder are renamed as a whole
+                os.fsync(f.fileno())
 
     if not atomic:
         try:

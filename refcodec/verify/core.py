@@ -310,7 +310,7 @@ def _stream_mode(model: EncoderModel, got_mode: int, entropy: str | None) -> int
     else the best the model allows (huffman or raw)."""
     legal = {STREAM_ENTROPY_RAW: True, STREAM_ENTROPY_HUFFMAN: model.entropy is not None,
              STREAM_ENTROPY_CTX: model.has_context_tables,
-             STREAM_ENTROPY_INTER: getattr(model, "has_inter_tables", False)}
+             STREAM_ENTROPY_INTER: model.has_inter_tables}
     if entropy is not None:
         mode = {v: k for k, v in ENTROPY_NAMES.items()}[entropy]
     elif legal.get(got_mode, False):
