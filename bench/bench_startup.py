@@ -102,7 +102,7 @@ def main() -> int:
         rgb = np.asarray(Image.open(ROOT / "vectors" / "kodim23_224" / "input.png").convert("RGB"))
         stream = tmp / "s.mcuc"
         stream.write_bytes(encode_frames([rgb], model))
-        decode = [py, "-m", "refcodec", "decode", str(stream), "-o", str(tmp / "s.png")]
+        decode = [py, "-m", "refcodec", "decode", str(stream), "-o", str(tmp / "s.png"), "--force"]
         peers = {
             "baseline": ([py, "-c", "import numpy, PIL.Image"], env),
             "decode": (decode, env),

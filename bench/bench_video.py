@@ -67,7 +67,7 @@ def _child(mode: str, stream: str, out: str) -> None:
     else:
         from refcodec.cli.main import cli
 
-        cli(["decode", stream, "-o", out], prog_name="refcodec", standalone_mode=False)
+        cli(["decode", stream, "-o", out, "--force"], prog_name="refcodec", standalone_mode=False)
     wall, cpu = time.perf_counter() - t, time.process_time() - c
     print(json.dumps({"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": _peak_rss_mb(),
                       "workers": workers if mode == "cli" else None}))

@@ -106,7 +106,9 @@ static int encode(char **argv)
     }
     if (rc_init(&enc, arena, bytes - 1, w, h, k_max, entropy, sink, out) != RC_E_ARENA ||
         rc_init(&enc, arena + 2, bytes, w, h, k_max, entropy, sink, out) != RC_E_ARENA ||
-        rc_init(&enc, arena, bytes, w, h, k_max + 1 > RC_LATENT_CHANNELS ? -1 : k_max, entropy, NULL, out) != RC_E_ARG) {
+        rc_init(&enc, arena, bytes, w, h, k_max, entropy, NULL, out) != RC_E_ARG ||
+        rc_init(&enc, arena, bytes, w, h, RC_LATENT_CHANNELS + 1, entropy, sink, out) != RC_E_ARG ||
+        rc_init(&enc, arena, bytes, w, h, -1, entropy, sink, out) != RC_E_ARG) {
         return fail("rc_init accepted a bad arena or argument");
     }
     if (rc_init(&enc, arena, bytes, w, h, k_max, entropy, sink, out) != RC_OK ||

@@ -178,7 +178,7 @@ def line_plan(height: int, width: int, channels: int = LATENT_CHANNELS, bits: in
     scratch = 0
     for s in ENCODER_LAYERS:
         rings[s.name] = _align4(s.kernel * in_w * s.in_channels)
-        scratch = max(scratch, 2 * _align4(s.kernel * s.kernel * s.in_channels) * 2)
+        scratch = max(scratch, cmsis_nn_scratch_bytes(s.kernel, s.in_channels, "dsp"))  # the same layout
         in_w = -(-in_w // s.stride)
     latent_row = _align4(in_w * LATENT_CHANNELS)
     n = (ph // DOWNSAMPLING) * (pw // DOWNSAMPLING)

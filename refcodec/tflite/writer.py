@@ -270,15 +270,12 @@ def encoder_model_bytes(model, height: int = 224, width: int = 224, description:
                              description if description is not None else "refcodec.tflite.writer")
 
 
-FRAME_MULTIPLE = 8
-"""Frames are padded to multiples of 8 (the encoder's total stride, spec section 3.1) before the first layer."""
-
 
 def padded_frame_size(height: int, width: int) -> tuple[int, int]:
-    """(H', W'): height and width rounded up to multiples of 8 (spec section 3.1)."""
-    if int(height) < 1 or int(width) < 1:
-        raise InvalidArgumentError(f"frame size {width}x{height} must be positive")
-    return -(-int(height) // FRAME_MULTIPLE) * FRAME_MULTIPLE, -(-int(width) // FRAME_MULTIPLE) * FRAME_MULTIPLE
+    """(H', W'): height and width rounded up to multiples of 8 (spec section 3.1; refcodec.model.plan.padded_size)."""
+    from refcodec.model.plan import padded_size
+
+    return padded_size(int(height), int(width))
 
 
 def frame_model_bytes(model, height: int, width: int) -> tuple[bytes, tuple[int, int]]:
