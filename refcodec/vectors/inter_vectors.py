@@ -67,21 +67,16 @@ def _noise(t: int) -> np.ndarray:
 
 def _stream_with_k(model, frames, ks, keyframe_interval, fps=(10, 1)) -> bytes:
     """What `encode --entropy inter` writes when frame i is sent with ks[i] channels (§6.7.5 rule)."""
-    from refcodec.bitstream.header import StreamHeader
-    from refcodec.codec import encode_packet, frame_symbols
+    from refcodec.bitstream.format import CHUNK_INTER
+    from refcodec.bitstream.container import parse_stream
+    from refcodec.codec import frame_symbols
+    from refcodec.vectors.generate import encode_per_frame_k
 
-    bits = int(model.latent_quantizer.bits)
-    ctx, inter = model.entropy.context_coders, model.entropy.inter_coder
-    packets, ref, ref_k = [], None, 0
-    for i, (rgb, k) in enumerate(zip(frames, ks)):
-        sym = frame_symbols(model, rgb)
-        key = i % keyframe_interval == 0
-        packets.append(encode_packet(sym, i, k, bits, None, ctx, inter, None if key else ref, ref_k))
-        ref, ref_k = sym, k
-    h, w = frames[0].shape[:2]
-    header = StreamHeader(model.model_id_bytes, w, h, model.channels, bits, 4, fps[0], fps[1], len(frames))
-    assert any(c.mode == 3 for p in packets for c in p.chunks), "an inter vector without an inter chunk"
-    return header.pack() + b"".join(p.pack() for p in packets)
+    data = encode_per_frame_k(frames, [frame_symbols(model, f) for f in frames], model, list(ks), fps, "inter",
+                              keyframe_interval)
+    assert any(c.mode == CHUNK_INTER for p in parse_stream(data).packets for c in p.chunks), \
+        "an inter vector without an inter chunk"
+    return data
 
 
 def _symbols_digest(data: bytes, model) -> tuple[str, list[int], list[int]]:
