@@ -5,7 +5,7 @@ only the cost differs.
 
 numba costs a fixed start-up per process (import, then loading the kernel from numba's cache: 0.35 s to 0.75 s
 measured by bench/bench_startup.py on the shared 2-core machine; a compile of seconds when the cache is cold)
-and then decodes 4x to 15x faster than Python (0.05 to 0.17 against 0.65 to 1 microseconds per symbol in
+and then decodes 4x to 15x faster than Python (0.05 to 0.17 against 0.43 to 1 microseconds per symbol in
 runs of the same bench under varying load). With
 `mode` "auto" a process therefore decodes in Python until it has decoded PYTHON_BUDGET_SYMBOLS symbols, about
 as much Python time as numba's start-up costs, and with numba from then on (the ski-rental rule: never more
