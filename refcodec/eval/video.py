@@ -26,8 +26,9 @@ from refcodec.errors import InputFileError, RefcodecError
 from refcodec.eval.bdrate import bd_rate
 from refcodec.eval.jpeg import jpeg_decode, jpeg_encode
 from refcodec.eval.metrics import ms_ssim, ms_ssim_db, psnr, to_float01
+from refcodec.media.reader import VIDEO_EXTS, Y4M_EXTS
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".y4m")
+VIDEO_SUFFIXES = VIDEO_EXTS + Y4M_EXTS  # the media reader's (refcodec.media.reader)
 VIDEO_QUALITIES = (5, 10, 20, 30, 50, 70, 90)
 X264_CRFS = (18, 23, 28, 33, 38, 43, 48)
 X264_PRESETS = {"x264_ultrafast_zerolatency": ["-preset", "ultrafast", "-tune", "zerolatency"],
