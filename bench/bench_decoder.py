@@ -56,7 +56,7 @@ def main() -> int:
     path = find_bundled()
     arrays, meta = read_decoder_weights(path)
     np_dec = load_decoder(path)
-    t_dec = TorchDecoder(tuple(meta["widths"]), tuple(meta["blocks"])).eval()
+    t_dec = TorchDecoder(tuple(meta["widths"]), tuple(meta["blocks"]), meta.get("padding", "zeros")).eval()
     t_dec.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})
     h = w = a.size // 8
     latent = np.random.default_rng(0).uniform(-1, 1, (h, w, 12)).astype(np.float32)

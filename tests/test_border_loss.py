@@ -9,7 +9,7 @@ torch = pytest.importorskip("torch")
 
 from refcodec.errors import InvalidArgumentError  # noqa: E402
 from refcodec.training.config import get_config  # noqa: E402
-from refcodec.training.pipeline import crop_origin, finetune_loss  # noqa: E402
+from refcodec.training.pipeline import context_window, crop_origin, finetune_loss  # noqa: E402
 
 
 def _smooth(n: int, size: int, seed: int) -> torch.Tensor:
@@ -59,3 +59,17 @@ def test_crop_origin_default_draw_unchanged_and_border_draw_hits_edges():
     at_edge = np.mean((draws == 0) | (draws == 24))
     assert 0.5 < at_edge < 0.6  # 1/2 anchored + 2/25 of the uniform half
     assert abs(np.mean(draws == 0) - np.mean(draws == 24)) < 0.04
+
+
+def test_context_window_edges_are_frame_edges_or_far_from_the_crop():
+    n, size, ctx = 28, 16, 2
+    for origin in range(n - size + 1):
+        w0 = context_window(origin, n, size, ctx)
+        w1 = w0 + size + 2 * ctx
+        assert 0 <= w0 <= origin and origin + size <= w1 <= n  # the window holds the crop, inside the frame
+        assert w0 == 0 or origin - w0 >= ctx  # each window edge is the frame edge or >= ctx from the crop
+        assert w1 == n or w1 - (origin + size) >= ctx
+    assert context_window(0, n, size, ctx) == 0 and context_window(n - size, n, size, ctx) == n - size - 2 * ctx
+    assert context_window(5, n, size, 0) == 5  # no context: the crop itself
+    with pytest.raises(InvalidArgumentError, match="too small"):
+        context_window(0, 18, 16, 2)

@@ -69,7 +69,18 @@ def test_plan_tiles_cover_the_latent_once():
     assert len(plan_tiles(26, 18, 8, 8)) == 12 and len(plan_tiles(26, 18, None, 8)) == 1
 
 
-def test_tiled_equals_untiled_on_a_real_picture(decoder, real_latent):
+@pytest.fixture(scope="module", params=["zeros", "replicate"])
+def decoder_each_padding(request):
+    """The bundled decoder's weights under each padding mode (tiles must match at either)."""
+    from refcodec.decoder.numpy_decoder import Decoder
+    from refcodec.decoder.weights import find_bundled, read_decoder_weights
+
+    arrays, meta = read_decoder_weights(find_bundled())
+    return Decoder(arrays, dict(meta, padding=request.param))
+
+
+def test_tiled_equals_untiled_on_a_real_picture(decoder_each_padding, real_latent):
+    decoder = decoder_each_padding
     lat, (h, w) = real_latent
     full = decoder.decode(lat)
     tiled = decode_tiled(decoder, lat, tile=8)  # 4 x 3 = 12 tiles, most of them away from any frame edge

@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from refcodec.decoder import load_decoder  # noqa: E402
+from refcodec.decoder.weights import read_decoder_weights  # noqa: E402
 from refcodec.errors import InvalidArgumentError  # noqa: E402
 from refcodec.model.modelfile import load_model  # noqa: E402
 from refcodec.model.topology import layer_geometry  # noqa: E402
@@ -73,17 +74,23 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     assert load_decoder(next((tmp_path / "assets2").glob("decoder-*.npz"))).decode(
         dequantize_latent(m2, m2.latent_quantizer.quantize(lat[0]), 12)).shape == (64, 96, 3)
 
-    # the border loss of issue 13 (reflect-padded MS-SSIM, crops against frame edges) runs and is recorded
+    # the border loss of issue 13 (reflect-padded MS-SSIM, crops against frame edges), with latent context
+    # around the crops and the decoder switched to replicate padding, runs and is recorded
     res = pipeline.main(["finetune", "--from", str(tmp_path / "assets2"), "--config", "tiny", "--steps", "2",
-                         "--loss", "border", "--images", "2", "--out", str(tmp_path / "ft3"),
-                         "--assets", str(tmp_path / "assets3")])
+                         "--loss", "border", "--context", "2", "--padding", "replicate", "--images", "2",
+                         "--out", str(tmp_path / "ft3"), "--assets", str(tmp_path / "assets3")])
     assert res == 0
     m3 = load_model(next((tmp_path / "assets3").glob("encoder-*.npz")))
     assert m3.meta["training"]["finetune_steps"] == 4
-    assert m3.meta["training"]["finetune_runs"][-1] == {"steps": 2, "lr": 2e-4, "loss": "border"}
+    assert m3.meta["training"]["finetune_runs"][-1] == {"steps": 2, "lr": 2e-4, "loss": "border", "context": 2,
+                                                        "padding": "replicate"}
     assert "loss" not in m3.meta["training"]["finetune_runs"][0]
+    assert m3.model_id == m2.model_id  # no --levels: the encoder file's content (tables included) is kept
     d2 = next((tmp_path / "assets2").glob("decoder-*.npz")).name
-    assert next((tmp_path / "assets3").glob("decoder-*.npz")).name != d2  # the weights moved
+    d3 = next((tmp_path / "assets3").glob("decoder-*.npz"))
+    assert d3.name != d2  # the weights moved
+    assert read_decoder_weights(d3)[1]["padding"] == "replicate" and load_decoder(d3).padding == "replicate"
+    assert "padding" not in read_decoder_weights(tmp_path / "assets2" / d2)[1]  # zeros: the key is absent
 
 
 def test_encoder_padding_matches_topology():

@@ -15,6 +15,26 @@ from refcodec.errors import InvalidArgumentError, ModelFileError
 LATENT_CHANNELS = 12
 
 
+PADDINGS = ("zeros", "replicate")
+"""What the 3x3 and transposed convolutions read beyond the frame edge (weight-file meta "padding"; a file
+without it is "zeros", as every decoder before issue 13). Same meaning as refcodec.training.nets.PADDINGS."""
+
+
+def _padded(x: np.ndarray, p: int, extra_rows: int, replicate: bool) -> np.ndarray:
+    """x [h, w, c] padded by p on every side (zeros, or the edge pixels repeated), plus extra_rows zero rows
+    at the bottom (they keep the last flat slice of the matmul loops in bounds and are never read into a
+    kept output)."""
+    h, w, c = x.shape
+    xp = np.zeros((h + 2 * p + extra_rows, w + 2 * p, c), np.float32)
+    xp[p:p + h, p:p + w] = x
+    if replicate and p:
+        xp[:p, p:p + w] = x[:1]
+        xp[p + h:p + h + p, p:p + w] = x[-1:]
+        xp[:h + 2 * p, :p] = xp[:h + 2 * p, p:p + 1]
+        xp[:h + 2 * p, p + w:] = xp[:h + 2 * p, p + w - 1:p + w]
+    return xp
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     # 0.5 (1 + tanh(x / 2)): no overflow for large |x|.
     return (0.5 * (1.0 + np.tanh(0.5 * x))).astype(np.float32, copy=False)
@@ -28,8 +48,9 @@ class _Conv:
     is one matmul on a contiguous slice (no im2col copy); the k - 1 wrap-around columns are dropped.
     """
 
-    def __init__(self, w: np.ndarray, b: np.ndarray):
+    def __init__(self, w: np.ndarray, b: np.ndarray, replicate: bool = False):
         self.cout, self.cin, self.k, _ = w.shape
+        self.replicate = replicate
         self.taps = [np.ascontiguousarray(w[:, :, i, j].T, dtype=np.float32)
                      for i in range(self.k) for j in range(self.k)]  # each [Cin, Cout]
         self.b = b.astype(np.float32)
@@ -42,8 +63,7 @@ class _Conv:
             return out.reshape(h, w, self.cout)
         p = self.k // 2
         wp = w + 2 * p
-        xp = np.zeros((h + 2 * p + 1, wp, c), np.float32)  # one extra row keeps the last slice in bounds
-        xp[p:p + h, p:p + w] = x
+        xp = _padded(x, p, 1, self.replicate)
         flat = xp.reshape(-1, c)
         n = h * wp
         out = flat[0:n] @ self.taps[0]
@@ -68,8 +88,9 @@ class _ConvT:
 
     TAP = ((3, 1), (2, 0))
 
-    def __init__(self, w: np.ndarray, b: np.ndarray):
+    def __init__(self, w: np.ndarray, b: np.ndarray, replicate: bool = False):
         self.cin, self.cout, kh, kw = w.shape
+        self.replicate = replicate
         if (kh, kw) != (4, 4):
             raise ModelFileError(f"transposed conv kernel {kh}x{kw} is not the supported 4x4")
         m = np.empty((2, 2, self.cin, 2, 2, self.cout), np.float32)  # (dy, dx, cin, ry, rx, cout)
@@ -85,8 +106,7 @@ class _ConvT:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         h, w, c = x.shape
         wp = w + 2
-        xp = np.zeros((h + 3, wp, c), np.float32)  # pad 1 around, one extra row for the last flat slice
-        xp[1:h + 1, 1:w + 1] = x
+        xp = _padded(x, 1, 1, self.replicate)  # x[-1] and x[h] (columns alike): zeros or the edge pixels
         flat = xp.reshape(-1, c)
         n = (h + 1) * wp  # window origins (ty, tx) as flat rows ty * wp + tx (tx = w + 1 is dropped)
         y = flat[0:n] @ self.taps[0]
@@ -105,9 +125,9 @@ class _ConvT:
 
 
 class _ResBottleneck:
-    def __init__(self, p: dict, prefix: str, final_relu: bool):
+    def __init__(self, p: dict, prefix: str, final_relu: bool, replicate: bool):
         self.c1 = _Conv(p[prefix + "c1.weight"], p[prefix + "c1.bias"])
-        self.c2 = _Conv(p[prefix + "c2.weight"], p[prefix + "c2.bias"])
+        self.c2 = _Conv(p[prefix + "c2.weight"], p[prefix + "c2.bias"], replicate)
         self.c3 = _Conv(p[prefix + "c3.weight"], p[prefix + "c3.bias"])
         self.final_relu = final_relu
 
@@ -120,9 +140,9 @@ class _ResBottleneck:
 
 
 class _Attention:
-    def __init__(self, p: dict, prefix: str):
-        self.trunk = [_ResBottleneck(p, f"{prefix}trunk.{i}.", True) for i in range(3)]
-        self.mask = [_ResBottleneck(p, f"{prefix}mask.{i}.", True) for i in range(3)]
+    def __init__(self, p: dict, prefix: str, replicate: bool):
+        self.trunk = [_ResBottleneck(p, f"{prefix}trunk.{i}.", True, replicate) for i in range(3)]
+        self.mask = [_ResBottleneck(p, f"{prefix}mask.{i}.", True, replicate) for i in range(3)]
         self.mask_conv = _Conv(p[f"{prefix}mask.3.weight"], p[f"{prefix}mask.3.bias"])
 
     def __call__(self, x):
@@ -144,13 +164,17 @@ class Decoder:
 
     def __init__(self, arrays: dict[str, np.ndarray], meta: dict):
         self.meta = dict(meta)
+        self.padding = meta.get("padding", "zeros")
+        if self.padding not in PADDINGS:
+            raise ModelFileError(f"decoder padding {self.padding!r} is not one of {list(PADDINGS)}")
+        rep = self.padding == "replicate"
         try:
             blocks = [int(b) for b in meta["blocks"]]
-            self.head = _Conv(arrays["head.weight"], arrays["head.bias"])
-            self.att = _Attention(arrays, "att.")
-            self.rb = [[_ResBottleneck(arrays, f"rb{lvl + 1}.{i}.", False) for i in range(blocks[lvl])]
+            self.head = _Conv(arrays["head.weight"], arrays["head.bias"], rep)
+            self.att = _Attention(arrays, "att.", rep)
+            self.rb = [[_ResBottleneck(arrays, f"rb{lvl + 1}.{i}.", False, rep) for i in range(blocks[lvl])]
                        for lvl in range(3)]
-            self.up = [_ConvT(arrays[f"up{lvl}.weight"], arrays[f"up{lvl}.bias"]) for lvl in (1, 2, 3)]
+            self.up = [_ConvT(arrays[f"up{lvl}.weight"], arrays[f"up{lvl}.bias"], rep) for lvl in (1, 2, 3)]
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"decoder weights are incomplete or inconsistent: {exc!r}") from None
         if self.head.cin != LATENT_CHANNELS:

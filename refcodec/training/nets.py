@@ -10,7 +10,8 @@ bottom/right), done here as F.pad followed by a VALID convolution.
 
 Decoder (MCUCoder-style, own code): conv3x3 12->C1, an attention block (Cheng et al. 2020, simplified:
 x + trunk(x) * sigmoid(mask(x)), each branch three residual units), residual bottleneck blocks, three x2
-transposed convolutions (k4 s2 p1) and a sigmoid. Only conv2d, conv_transpose2d, ReLU, sigmoid, add and
+transposed convolutions (k4 s2 p1) and a sigmoid. Padding at the frame edge: zeros, or the edge pixels
+replicated (PADDINGS; issue 13). Only conv2d, conv_transpose2d, ReLU, sigmoid, add and
 mul, so that refcodec.decoder can run it in NumPy.
 """
 
@@ -57,13 +58,24 @@ class Encoder(nn.Module):
         return outs if return_all else x
 
 
+PADDINGS = ("zeros", "replicate")
+"""Decoder padding modes: what a 3x3 convolution and a transposed convolution read beyond the frame edge.
+"zeros" (the original decoders); "replicate" (issue 13): the edge pixel repeated, so that an edge pixel sees a
+plausible neighbourhood instead of a black one and the outermost output ring of a transposed convolution
+gets both of its taps per axis instead of one."""
+
+
+def conv3x3(cin: int, cout: int, padding: str) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, padding=1, padding_mode=padding)
+
+
 class ResidualUnit(nn.Module):
     """Cheng et al. 2020 attention's residual unit: relu(x + conv1x1(relu(conv3x3(relu(conv1x1(x))))))."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, padding: str = "zeros"):
         super().__init__()
         self.c1 = nn.Conv2d(n, n // 2, 1)
-        self.c2 = nn.Conv2d(n // 2, n // 2, 3, padding=1)
+        self.c2 = conv3x3(n // 2, n // 2, padding)
         self.c3 = nn.Conv2d(n // 2, n, 1)
 
     def forward(self, x):
@@ -74,10 +86,10 @@ class ResidualUnit(nn.Module):
 class AttentionBlock(nn.Module):
     """Simplified attention block (Cheng et al. 2020): x + trunk(x) * sigmoid(mask(x))."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, padding: str = "zeros"):
         super().__init__()
-        self.trunk = nn.Sequential(ResidualUnit(n), ResidualUnit(n), ResidualUnit(n))
-        self.mask = nn.Sequential(ResidualUnit(n), ResidualUnit(n), ResidualUnit(n), nn.Conv2d(n, n, 1))
+        self.trunk = nn.Sequential(*[ResidualUnit(n, padding) for _ in range(3)])
+        self.mask = nn.Sequential(*[ResidualUnit(n, padding) for _ in range(3)], nn.Conv2d(n, n, 1))
 
     def forward(self, x):
         return x + self.trunk(x) * torch.sigmoid(self.mask(x))
@@ -86,10 +98,10 @@ class AttentionBlock(nn.Module):
 class ResBottleneck(nn.Module):
     """Residual bottleneck block (as in ELIC / MCUCoder): x + conv1x1(relu(conv3x3(relu(conv1x1(x)))))."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, padding: str = "zeros"):
         super().__init__()
         self.c1 = nn.Conv2d(n, n // 2, 1)
-        self.c2 = nn.Conv2d(n // 2, n // 2, 3, padding=1)
+        self.c2 = conv3x3(n // 2, n // 2, padding)
         self.c3 = nn.Conv2d(n // 2, n, 1)
 
     def forward(self, x):
@@ -100,29 +112,41 @@ class Decoder(nn.Module):
     """Latent [N,12,h,w] (float, channels >= k zeroed) -> RGB [N,3,8h,8w] in [0,1].
 
     widths = (C1, C2, C3): channels at 1/8, 1/4 and 1/2 resolution; blocks = number of residual
-    bottleneck blocks at each of those resolutions.
+    bottleneck blocks at each of those resolutions; padding: one of PADDINGS, for every 3x3 convolution and
+    every transposed convolution (the state dict is the same for both, so weights move between them).
     """
 
-    def __init__(self, widths=(96, 64, 48), blocks=(1, 1, 1)):
+    def __init__(self, widths=(96, 64, 48), blocks=(1, 1, 1), padding: str = "zeros"):
         super().__init__()
+        if padding not in PADDINGS:
+            raise ValueError(f"decoder padding {padding!r} is not one of {PADDINGS}")
         c1, c2, c3 = widths
         self.widths = tuple(widths)
         self.blocks = tuple(blocks)
-        self.head = nn.Conv2d(LATENT_CHANNELS, c1, 3, padding=1)
-        self.att = AttentionBlock(c1)
-        self.rb1 = nn.Sequential(*[ResBottleneck(c1) for _ in range(blocks[0])])
+        self.padding = padding
+        self.head = conv3x3(LATENT_CHANNELS, c1, padding)
+        self.att = AttentionBlock(c1, padding)
+        self.rb1 = nn.Sequential(*[ResBottleneck(c1, padding) for _ in range(blocks[0])])
         self.up1 = nn.ConvTranspose2d(c1, c2, 4, stride=2, padding=1)
-        self.rb2 = nn.Sequential(*[ResBottleneck(c2) for _ in range(blocks[1])])
+        self.rb2 = nn.Sequential(*[ResBottleneck(c2, padding) for _ in range(blocks[1])])
         self.up2 = nn.ConvTranspose2d(c2, c3, 4, stride=2, padding=1)
-        self.rb3 = nn.Sequential(*[ResBottleneck(c3) for _ in range(blocks[2])])
+        self.rb3 = nn.Sequential(*[ResBottleneck(c3, padding) for _ in range(blocks[2])])
         self.up3 = nn.ConvTranspose2d(c3, 3, 4, stride=2, padding=1)
+
+    def upsample(self, up: nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
+        """x2 transposed convolution k4 s2 p1. "replicate": the input padded by its edge pixels, and the two
+        output rows/columns on each side that the padding adds cropped (out[o] reads x[i] for o = 2i + kh - 1,
+        so the outermost outputs o = 0 and 2h - 1 read x[-1] and x[h], here the edge pixels instead of zeros)."""
+        if self.padding == "zeros":
+            return up(x)
+        return up(F.pad(x, (1, 1, 1, 1), mode="replicate"))[..., 2:-2, 2:-2]
 
     def forward(self, y):
         x = self.head(y)
         x = self.rb1(self.att(x))
-        x = self.rb2(F.relu(self.up1(x)))
-        x = self.rb3(F.relu(self.up2(x)))
-        return torch.sigmoid(self.up3(x))
+        x = self.rb2(F.relu(self.upsample(self.up1, x)))
+        x = self.rb3(F.relu(self.upsample(self.up2, x)))
+        return torch.sigmoid(self.upsample(self.up3, x))
 
 
 def count_params(m: nn.Module) -> int:

@@ -53,7 +53,7 @@ from refcodec.training.calibrate import (dequantize_latent, fit_latent_quantizer
 from refcodec.training.config import TrainConfig, get_config
 from refcodec.training.data import DEFAULT_TRAIN_DIR, list_images, load_rgb
 from refcodec.training.msssim import ms_ssim
-from refcodec.training.nets import LATENT_CHANNELS, Decoder, Encoder
+from refcodec.training.nets import LATENT_CHANNELS, PADDINGS, Decoder, Encoder
 from refcodec.training.train import load_checkpoint, save_checkpoint, tail_drop_mask
 
 KODAK_DIR = kodak_dir()  # refcodec.paths
@@ -159,14 +159,28 @@ def finetune_loss(x_hat: torch.Tensor, x: torch.Tensor, cfg: TrainConfig, loss: 
     return (1 - cfg.l1_weight) * (1 - msssim) + cfg.l1_weight * (x_hat - x).abs().mean()
 
 
+def context_window(origin: int, n: int, size: int, context: int) -> int:
+    """Origin of the latent window of size + 2 context that holds the crop [origin, origin + size) along an
+    axis of length n: context latent pixels on each side, shifted inwards at a frame edge (there the crop lies
+    against the window's edge, which is then the true frame edge). So every window edge is either a true frame
+    edge or at least `context` latent pixels from the crop, as in a tiled decode (refcodec.decoder.tiling)."""
+    if size + 2 * context > n:
+        raise InvalidArgumentError(f"latent of {n} pixels is too small for a {size} crop with context {context}")
+    return min(max(origin - context, 0), n - size - 2 * context)
+
+
 def finetune_decoder(dec: Decoder, model: EncoderModel, images: list[np.ndarray], latents: list[np.ndarray],
                      cfg: TrainConfig, steps: int, lr: float, out: Path, resume: bool = False, seed: int = 1,
-                     ckpt_every: float = 120.0, loss: str = "msssim-l1") -> dict:
+                     ckpt_every: float = 120.0, loss: str = "msssim-l1", context: int = 0) -> dict:
     """Train the decoder alone on (image crop, dequantized INT8 latent crop) pairs, tail-drop as in stage 1,
     cosine LR from lr to lr/20, loss `finetune_loss(.., loss)` (crops drawn by `crop_origin`).
-    Checkpoint: out/finetune.pt."""
+    context > 0: the decoder gets `context_window`'s larger latent window and the loss sees only the crop, so
+    that the only edges it learns to reconstruct are true frame edges (0 = the crop alone: its edges inside
+    the frame look like frame edges to the decoder). Checkpoint: out/finetune.pt."""
     if loss not in LOSSES:
         raise InvalidArgumentError(f"unknown fine-tuning loss {loss!r}, expected one of {list(LOSSES)}")
+    if context < 0:
+        raise InvalidArgumentError(f"context {context} must be >= 0")
     torch.set_num_threads(cfg.threads)
     out.mkdir(parents=True, exist_ok=True)
     ck_path = out / "finetune.pt"
@@ -192,16 +206,20 @@ def finetune_decoder(dec: Decoder, model: EncoderModel, images: list[np.ndarray]
     while step < steps:
         for g in opt.param_groups:
             g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1))))
-        xs, ys = [], []
+        xs, ys, offsets = [], [], []
         for _ in range(cfg.batch):
             i = int(rng.integers(len(ims)))
             h, w = deq[i].shape[1:]
             y0, x0 = crop_origin(rng, h, lc, loss), crop_origin(rng, w, lc, loss)
-            ys.append(deq[i][:, y0:y0 + lc, x0:x0 + lc])
+            wy, wx = context_window(y0, h, lc, context), context_window(x0, w, lc, context)
+            ys.append(deq[i][:, wy:wy + lc + 2 * context, wx:wx + lc + 2 * context])
+            offsets.append((8 * (y0 - wy), 8 * (x0 - wx)))
             xs.append(ims[i][:, 8 * y0:8 * (y0 + lc), 8 * x0:8 * (x0 + lc)])
         x = torch.stack(xs).float() / 255.0
         y = torch.stack(ys) * tail_drop_mask(len(xs), generator=gen)
         x_hat = dec(y)
+        if context:
+            x_hat = torch.stack([x_hat[j, :, oy:oy + cfg.crop, ox:ox + cfg.crop] for j, (oy, ox) in enumerate(offsets)])
         value = finetune_loss(x_hat, x, cfg, loss)
         opt.zero_grad(set_to_none=True)
         value.backward()
@@ -296,20 +314,21 @@ def the_encoder_file(folder: Path) -> Path:
     return encs[0]
 
 
-def load_exported(folder: Path) -> tuple[EncoderModel, Decoder, dict]:
-    """The encoder model file and the PyTorch decoder (with its weight-file meta) exported to `folder`."""
+def load_exported(folder: Path, padding: str | None = None) -> tuple[EncoderModel, Decoder, dict]:
+    """The encoder model file and the PyTorch decoder (with its weight-file meta) exported to `folder`;
+    padding: None = the file's, else the decoder is built with this padding mode (same weights)."""
     from refcodec.decoder.weights import find_bundled, read_decoder_weights
     from refcodec.model.modelfile import load_model
 
     enc_file = the_encoder_file(folder)
     arrays, meta = read_decoder_weights(find_bundled(folder))
-    dec = Decoder(tuple(meta["widths"]), tuple(meta["blocks"]))
+    dec = Decoder(tuple(meta["widths"]), tuple(meta["blocks"]), padding or meta.get("padding", "zeros"))
     dec.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in arrays.items()})
     return load_model(enc_file), dec.eval(), meta
 
 
 def cmd_finetune(a) -> dict:
-    model, dec, dec_meta = load_exported(a.source)
+    model, dec, dec_meta = load_exported(a.source, a.padding)
     cfg = get_config(a.config)
     if a.threads is not None:
         cfg = dataclasses.replace(cfg, threads=a.threads)
@@ -324,13 +343,16 @@ def cmd_finetune(a) -> dict:
         log(f"latent quantizer refitted on {a.levels} levels: lo={lq.lo.tolist()} mult={lq.mult.tolist()}")
     training = dict(model.meta.get("training", {}))
     prev = int(training.get("finetune_steps", 0))
-    ft = finetune_decoder(dec, model, images, lat, cfg, a.steps, a.lr, a.out, a.resume, loss=a.loss)
-    run = {"steps": ft["steps"], "lr": a.lr, **({} if a.loss == "msssim-l1" else {"loss": a.loss})}
+    ft = finetune_decoder(dec, model, images, lat, cfg, a.steps, a.lr, a.out, a.resume, loss=a.loss,
+                          context=a.context)
+    run = {"steps": ft["steps"], "lr": a.lr, **({} if a.loss == "msssim-l1" else {"loss": a.loss}),
+           **({"context": a.context} if a.context else {}), **({"padding": a.padding} if a.padding else {})}
     training.update(finetune_steps=prev + ft["steps"],
                     finetune_cpu_seconds=round(float(training.get("finetune_cpu_seconds", 0.0)) + ft["seconds"], 1),
                     finetune_runs=training.get("finetune_runs", []) + [run],
                     **({} if a.levels is None else {"latent_levels": a.levels}))
-    model = with_quantizer(model, lq, fit_tables(lq, lat))
+    if a.levels is not None:  # a new quantizer needs new tables (inter tables are not refitted here: fit_inter)
+        model = with_quantizer(model, lq, fit_tables(lq, lat))
     model = EncoderModel(model.layers, model.rounding, model.latent_quantizer, model.entropy,
                          dict(model.meta, training=training), model.input_scale, model.input_zero_point)
     enc_path, dec_path = export_assets(model, dec, a.assets)
@@ -412,6 +434,10 @@ def main(argv=None) -> int:
     f.add_argument("--loss", choices=LOSSES, default="msssim-l1",
                    help="msssim-l1: the stage-1 loss; border: MS-SSIM on reflect-padded frames and crops often "
                         "against true frame edges (issue 13)")
+    f.add_argument("--context", type=int, default=0,
+                   help="latent pixels of context around each crop, outside the loss (0: the crop alone)")
+    f.add_argument("--padding", choices=PADDINGS, default=None,
+                   help="decoder padding mode from now on (default: the source decoder's)")
     f.add_argument("--images", type=int, default=None, help="use the first N training images (default all)")
     f.add_argument("--out", type=Path, required=True)
     f.add_argument("--assets", type=Path, default=ASSETS_DIR)
