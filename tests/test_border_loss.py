@@ -9,7 +9,8 @@ torch = pytest.importorskip("torch")
 
 from refcodec.errors import InvalidArgumentError  # noqa: E402
 from refcodec.training.config import get_config  # noqa: E402
-from refcodec.training.pipeline import context_window, crop_origin, finetune_loss  # noqa: E402
+from refcodec.training.pipeline import (EDGE_EXTRA, EDGE_RING, context_window, crop_origin, edge_mask,  # noqa: E402
+                                        finetune_loss)
 
 
 def _smooth(n: int, size: int, seed: int) -> torch.Tensor:
@@ -73,3 +74,29 @@ def test_context_window_edges_are_frame_edges_or_far_from_the_crop():
     assert context_window(5, n, size, 0) == 5  # no context: the crop itself
     with pytest.raises(InvalidArgumentError, match="too small"):
         context_window(0, 18, 16, 2)
+
+
+def test_edge_mask_marks_only_true_frame_edges():
+    m = edge_mask(16, top=True, bottom=False, left=False, right=True)[0]
+    assert m.shape == (16, 16)
+    assert bool((m[:EDGE_RING] == 1).all()) and bool((m[:, -EDGE_RING:] == 1).all())
+    assert float(m[EDGE_RING:, :-EDGE_RING].sum()) == 0.0  # nothing else
+    assert float(edge_mask(16, False, False, False, False).sum()) == 0.0
+
+
+def test_border_edge_loss_weighs_errors_on_true_edges():
+    cfg = get_config("tiny")
+    x = _smooth(2, cfg.crop, 2)
+    e = torch.stack([edge_mask(cfg.crop, True, False, False, False), edge_mask(cfg.crop, False, False, False, False)])
+    d = torch.zeros_like(x)
+    d[0, :, 0, 10:20] = 0.2  # an error on the true top edge of the first crop
+    d2 = torch.zeros_like(x)
+    d2[1, :, 0, 10:20] = 0.2  # the same error on a crop without true edges
+    y, y2 = (x + d).clamp(0, 1), (x + d2).clamp(0, 1)
+    # with the edge term the error on a true edge costs more than under "border", the other one the same
+    extra = float(finetune_loss(y, x, cfg, "border-edge", e) - finetune_loss(y, x, cfg, "border"))
+    want = cfg.l1_weight * EDGE_EXTRA * float((y - x).abs()[0, :, 0].sum()) / x.numel()
+    assert extra == pytest.approx(want, rel=1e-4) and extra > 0
+    assert float(finetune_loss(y2, x, cfg, "border-edge", e)) == pytest.approx(float(finetune_loss(y2, x, cfg, "border")))
+    with pytest.raises(InvalidArgumentError, match="mask"):
+        finetune_loss(y, x, cfg, "border-edge")

@@ -129,9 +129,25 @@ def rd_points(model: EncoderModel, decode, images: list[np.ndarray]) -> list[dic
     return [{"k": k, **{m: round(float(np.mean(v)), 5) for m, v in d.items()}} for k, d in acc.items()]
 
 
-LOSSES = ("msssim-l1", "border")
+LOSSES = ("msssim-l1", "border", "border-edge")
 BORDER_PAD = 8  # reflect padding (pixels) of both frames before MS-SSIM in the "border" loss
-EDGE_ANCHOR_P = 0.5  # "border" loss: chance, per axis, that a crop is put against a true frame edge
+EDGE_ANCHOR_P = 0.5  # "border" losses: chance, per axis, that a crop is put against a true frame edge
+EDGE_RING = 2  # "border-edge": pixels this close to a true frame edge ...
+EDGE_EXTRA = 8.0  # ... weigh 1 + EDGE_EXTRA in the L1 term
+
+
+def edge_mask(size: int, top: bool, bottom: bool, left: bool, right: bool) -> torch.Tensor:
+    """[1, size, size] float: 1 on the pixels within EDGE_RING of the crop sides that are true frame edges."""
+    m = torch.zeros(1, size, size)
+    if top:
+        m[:, :EDGE_RING] = 1
+    if bottom:
+        m[:, -EDGE_RING:] = 1
+    if left:
+        m[:, :, :EDGE_RING] = 1
+    if right:
+        m[:, :, -EDGE_RING:] = 1
+    return m
 
 
 def crop_origin(rng: np.random.Generator, n: int, size: int, loss: str) -> int:
@@ -139,24 +155,33 @@ def crop_origin(rng: np.random.Generator, n: int, size: int, loss: str) -> int:
     original draw, unchanged). "border": with chance EDGE_ANCHOR_P against the first or the last frame edge
     (half each), so that crops often hold true frame borders (the encoder's SAME padding there), else
     uniform."""
-    if loss == "border" and rng.random() < EDGE_ANCHOR_P:
+    if loss != "msssim-l1" and rng.random() < EDGE_ANCHOR_P:
         return 0 if rng.random() < 0.5 else n - size
     return int(rng.integers(0, n - size + 1))
 
 
-def finetune_loss(x_hat: torch.Tensor, x: torch.Tensor, cfg: TrainConfig, loss: str = "msssim-l1") -> torch.Tensor:
+def finetune_loss(x_hat: torch.Tensor, x: torch.Tensor, cfg: TrainConfig, loss: str = "msssim-l1",
+                  edge: torch.Tensor | None = None) -> torch.Tensor:
     """(1 - w) (1 - MS-SSIM) + w L1, w = cfg.l1_weight. "msssim-l1": MS-SSIM as in stage 1 (valid filtering:
     a pixel 0..4 px from the crop edge is in few or no windows, so the border has almost no weight). "border":
     MS-SSIM of both frames reflect-padded by BORDER_PAD pixels, so that at the finest scale every pixel of the
-    frame, edges included, is the centre of a window (issue 13); L1 unchanged (already on every pixel)."""
+    frame, edges included, is the centre of a window (issue 13); L1 unchanged (already on every pixel).
+    "border-edge": as "border", and the L1 term weighs the pixels of `edge` ([N, 1, H, W], 1 within EDGE_RING
+    of a true frame edge, `edge_mask`) 1 + EDGE_EXTRA: MS-SSIM, whose finest scale has the smallest exponent,
+    barely sees a one-pixel ring, while the outermost ring is where the error is (docs/TRAINING.md)."""
     if loss not in LOSSES:
         raise InvalidArgumentError(f"unknown fine-tuning loss {loss!r}, expected one of {list(LOSSES)}")
-    if loss == "border":
+    if loss == "msssim-l1":
+        msssim = ms_ssim(x_hat, x).mean()
+    else:
         p = (BORDER_PAD,) * 4
         msssim = ms_ssim(F.pad(x_hat, p, mode="reflect"), F.pad(x, p, mode="reflect")).mean()
-    else:
-        msssim = ms_ssim(x_hat, x).mean()
-    return (1 - cfg.l1_weight) * (1 - msssim) + cfg.l1_weight * (x_hat - x).abs().mean()
+    err = (x_hat - x).abs()
+    if loss == "border-edge":
+        if edge is None:
+            raise InvalidArgumentError("the border-edge loss needs the mask of true frame edges")
+        err = err * (1 + EDGE_EXTRA * edge)
+    return (1 - cfg.l1_weight) * (1 - msssim) + cfg.l1_weight * err.mean()
 
 
 def context_window(origin: int, n: int, size: int, context: int) -> int:
@@ -206,7 +231,7 @@ def finetune_decoder(dec: Decoder, model: EncoderModel, images: list[np.ndarray]
     while step < steps:
         for g in opt.param_groups:
             g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1))))
-        xs, ys, offsets = [], [], []
+        xs, ys, offsets, edges = [], [], [], []
         for _ in range(cfg.batch):
             i = int(rng.integers(len(ims)))
             h, w = deq[i].shape[1:]
@@ -215,12 +240,13 @@ def finetune_decoder(dec: Decoder, model: EncoderModel, images: list[np.ndarray]
             ys.append(deq[i][:, wy:wy + lc + 2 * context, wx:wx + lc + 2 * context])
             offsets.append((8 * (y0 - wy), 8 * (x0 - wx)))
             xs.append(ims[i][:, 8 * y0:8 * (y0 + lc), 8 * x0:8 * (x0 + lc)])
+            edges.append(edge_mask(cfg.crop, y0 == 0, y0 + lc == h, x0 == 0, x0 + lc == w))
         x = torch.stack(xs).float() / 255.0
         y = torch.stack(ys) * tail_drop_mask(len(xs), generator=gen)
         x_hat = dec(y)
         if context:
             x_hat = torch.stack([x_hat[j, :, oy:oy + cfg.crop, ox:ox + cfg.crop] for j, (oy, ox) in enumerate(offsets)])
-        value = finetune_loss(x_hat, x, cfg, loss)
+        value = finetune_loss(x_hat, x, cfg, loss, torch.stack(edges))
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
@@ -433,7 +459,8 @@ def main(argv=None) -> int:
     f.add_argument("--lr", type=float, default=2e-4)
     f.add_argument("--loss", choices=LOSSES, default="msssim-l1",
                    help="msssim-l1: the stage-1 loss; border: MS-SSIM on reflect-padded frames and crops often "
-                        "against true frame edges (issue 13)")
+                        "against true frame edges (issue 13); border-edge: border, and L1 weighs the pixels "
+                        f"within {EDGE_RING} of a true frame edge {1 + EDGE_EXTRA:g}x")
     f.add_argument("--context", type=int, default=0,
                    help="latent pixels of context around each crop, outside the loss (0: the crop alone)")
     f.add_argument("--padding", choices=PADDINGS, default=None,
