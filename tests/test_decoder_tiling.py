@@ -69,7 +69,7 @@ def test_plan_tiles_cover_the_latent_once():
     assert len(plan_tiles(26, 18, 8, 8)) == 12 and len(plan_tiles(26, 18, None, 8)) == 1
 
 
-@pytest.fixture(scope="module", params=["zeros", "replicate"])
+@pytest.fixture(scope="module", params=["zeros", "replicate", "replicate-up"])
 def decoder_each_padding(request):
     """The bundled decoder's weights under each padding mode (tiles must match at either)."""
     from refcodec.decoder.numpy_decoder import Decoder

@@ -15,9 +15,11 @@ from refcodec.errors import InvalidArgumentError, ModelFileError
 LATENT_CHANNELS = 12
 
 
-PADDINGS = ("zeros", "replicate")
+PADDINGS = ("zeros", "replicate", "replicate-up")
 """What the 3x3 and transposed convolutions read beyond the frame edge (weight-file meta "padding"; a file
-without it is "zeros", as every decoder before issue 13). Same meaning as refcodec.training.nets.PADDINGS."""
+without it is "zeros", as every decoder before issue 13): zeros for both, the edge pixels for both, or zeros for
+the 3x3 convolutions and the edge pixels for the transposed ones. Same meaning as
+refcodec.training.nets.PADDINGS."""
 
 
 def _padded(x: np.ndarray, p: int, extra_rows: int, replicate: bool) -> np.ndarray:
@@ -168,13 +170,14 @@ class Decoder:
         if self.padding not in PADDINGS:
             raise ModelFileError(f"decoder padding {self.padding!r} is not one of {list(PADDINGS)}")
         rep = self.padding == "replicate"
+        rep_up = self.padding != "zeros"
         try:
             blocks = [int(b) for b in meta["blocks"]]
             self.head = _Conv(arrays["head.weight"], arrays["head.bias"], rep)
             self.att = _Attention(arrays, "att.", rep)
             self.rb = [[_ResBottleneck(arrays, f"rb{lvl + 1}.{i}.", False, rep) for i in range(blocks[lvl])]
                        for lvl in range(3)]
-            self.up = [_ConvT(arrays[f"up{lvl}.weight"], arrays[f"up{lvl}.bias"], rep) for lvl in (1, 2, 3)]
+            self.up = [_ConvT(arrays[f"up{lvl}.weight"], arrays[f"up{lvl}.bias"], rep_up) for lvl in (1, 2, 3)]
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"decoder weights are incomplete or inconsistent: {exc!r}") from None
         if self.head.cin != LATENT_CHANNELS:

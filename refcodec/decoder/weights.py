@@ -3,8 +3,8 @@
 Content: one float32 array per parameter, named and laid out as the PyTorch state dict of
 refcodec.training.nets.Decoder (conv weights OIHW, transposed-conv weights IOHW, biases [C]), plus
 ``__meta__``: a JSON header stored as a uint8 array ({"format": "refcodec-decoder", "version": 1,
-"widths": [C1, C2, C3], "blocks": [B1, B2, B3], optional "padding": "zeros" (the default when absent) or
-"replicate", ...}). The hash in the name is checked on load.
+"widths": [C1, C2, C3], "blocks": [B1, B2, B3], optional "padding": "zeros" (the default when absent), "replicate" or
+"replicate-up" (refcodec.decoder.numpy_decoder.PADDINGS), ...}). The hash in the name is checked on load.
 """
 
 from __future__ import annotations

@@ -58,15 +58,27 @@ class Encoder(nn.Module):
         return outs if return_all else x
 
 
-PADDINGS = ("zeros", "replicate")
-"""Decoder padding modes: what a 3x3 convolution and a transposed convolution read beyond the frame edge.
-"zeros" (the original decoders); "replicate" (issue 13): the edge pixel repeated, so that an edge pixel sees a
-plausible neighbourhood instead of a black one and the outermost output ring of a transposed convolution
-gets both of its taps per axis instead of one."""
+PADDINGS = ("zeros", "replicate", "replicate-up")
+"""Decoder padding modes: what the 3x3 convolutions and the transposed convolutions read beyond the frame edge.
+"zeros" (the original decoders): zeros for both. "replicate" (issue 13): the edge pixel repeated for both,
+so that an edge pixel sees a plausible neighbourhood instead of a black one and the outermost output ring of a
+transposed convolution gets both of its taps per axis instead of one. "replicate-up": zeros for the 3x3
+convolutions (which then still tell the decoder where the frame edge is: it must undo the encoder's zero
+padding there) and the edge pixel repeated for the transposed convolutions only."""
+
+
+def conv_padding(padding: str) -> str:
+    """The padding of the 3x3 convolutions under a decoder padding mode."""
+    return "replicate" if padding == "replicate" else "zeros"
+
+
+def upsample_replicates(padding: str) -> bool:
+    """Whether the transposed convolutions read the edge pixels (not zeros) beyond the frame edge."""
+    return padding in ("replicate", "replicate-up")
 
 
 def conv3x3(cin: int, cout: int, padding: str) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, 3, padding=1, padding_mode=padding)
+    return nn.Conv2d(cin, cout, 3, padding=1, padding_mode=conv_padding(padding))
 
 
 class ResidualUnit(nn.Module):
@@ -137,7 +149,7 @@ class Decoder(nn.Module):
         """x2 transposed convolution k4 s2 p1. "replicate": the input padded by its edge pixels, and the two
         output rows/columns on each side that the padding adds cropped (out[o] reads x[i] for o = 2i + kh - 1,
         so the outermost outputs o = 0 and 2h - 1 read x[-1] and x[h], here the edge pixels instead of zeros)."""
-        if self.padding == "zeros":
+        if not upsample_replicates(self.padding):
             return up(x)
         return up(F.pad(x, (1, 1, 1, 1), mode="replicate"))[..., 2:-2, 2:-2]
 
