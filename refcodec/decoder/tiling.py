@@ -9,7 +9,8 @@ layers: a block of output pixels aligned on latent pixels, rows [8a, 8b), depend
 together 3). A tile decoded from its core plus m latent pixels on each side (clipped at the frame edge, where
 the tile then sees the same padding, zeros or replicated edge pixels, as the whole frame) gives, on its core,
 the same output as the whole frame in exact arithmetic; in float32 the only difference is the order of
-rounding inside BLAS, far below spec §8.4's tolerance (1 in an 8-bit sample). tests/test_decoder_tiling.py checks both on a real image.
+rounding inside BLAS, far below spec §8.4's tolerance (1 in an 8-bit sample). tests/test_decoder_tiling.py
+checks both on a real image.
 """
 
 from __future__ import annotations
