@@ -45,9 +45,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class _Conv:
     """conv2d stride 1, 'same' padding (k // 2), weights OIHW.
 
-    1x1: one matmul. kxk: the input is zero-padded to (h + k, w + k - 1) and flattened row-major, so the tap
-    (i, j) of every output pixel p = y * (w + k - 1) + x reads the flat row p + i * (w + k - 1) + j: each tap
-    is one matmul on a contiguous slice (no im2col copy); the k - 1 wrap-around columns are dropped.
+    1x1: one matmul. kxk: the input is padded (zeros or edge pixels, `_padded`) to (h + k, w + k - 1) and
+    flattened row-major, so the tap (i, j) of every output pixel p = y * (w + k - 1) + x reads the flat row
+    p + i * (w + k - 1) + j: each tap is one matmul on a contiguous slice (no im2col copy); the k - 1
+    wrap-around columns are dropped.
     """
 
     def __init__(self, w: np.ndarray, b: np.ndarray, replicate: bool = False):
@@ -81,8 +82,9 @@ class _ConvT:
     """ConvTranspose2d kernel 4, stride 2, padding 1 (exact x2 upsampling); weights IOHW.
 
     Sub-pixel form of out[2i + kh - 1, 2j + kw - 1] += x[i, j] @ W[:, :, kh, kw] (torch's definition):
-    with xp = x zero-padded by 1, every 2x2 window of xp at (ty, tx), ty in 0..h, tx in 0..w, gives the four
-    output phases (ry, rx) at once, out[2m + ry, 2n + rx] = Y[m + ry, n + rx, ry, rx], where
+    with xp = x padded by 1 (zeros or edge pixels: x[-1] and x[h] are all that the outputs read beyond the
+    edge), every 2x2 window of xp at (ty, tx), ty in 0..h, tx in 0..w, gives the four output phases (ry, rx)
+    at once, out[2m + ry, 2n + rx] = Y[m + ry, n + rx, ry, rx], where
     Y[t] = sum_{dy, dx} xp[ty + dy, tx + dx] @ W[:, :, TAP[ry][dy], TAP[rx][dx]] and TAP = ((3, 1), (2, 0)).
     Each (dy, dx) is one matmul [(h+1)(w+2), Cin] @ [Cin, 4 Cout] on a contiguous slice of the flattened
     padded input (as in _Conv), and there are no overlapping adds.
