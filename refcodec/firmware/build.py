@@ -56,27 +56,42 @@ def build_firmware(model, out_dir: str | Path, defines: tuple[str, ...] = (), na
     return exe
 
 
+def write_raw_frames(frames: list[np.ndarray], stream_path: Path) -> Path:
+    """The frames as raw RGB (the front end's input) next to stream_path, with the suffix .rgb; its path."""
+    if not frames:
+        raise InvalidArgumentError("no frames")
+    raw = Path(stream_path).with_suffix(".rgb")
+    raw.write_bytes(b"".join(np.ascontiguousarray(f, dtype=np.uint8).tobytes() for f in frames))
+    return raw
+
+
+def front_end_options(frames: list[np.ndarray], channels: int | list[int] | None = None, entropy: str | None = None,
+                      fps: tuple[int, int] | None = None, keyframe_interval: int | None = None) -> list[str]:
+    """The front end's options (firmware/README.md) for these frames, on the host and under QEMU alike:
+    -w -h -n, and -f, -k (one k, or K0,K1,... per frame), -e, -i where given."""
+    h, w = frames[0].shape[:2]
+    opts = ["-w", str(w), "-h", str(h), "-n", str(len(frames))]
+    if fps is not None:
+        opts += ["-f", f"{fps[0]}/{fps[1]}"]
+    if channels is not None:
+        opts += ["-k", ",".join(str(int(k)) for k in channels) if isinstance(channels, (list, tuple))
+                 else str(int(channels))]
+    if entropy is not None:
+        opts += ["-e", entropy]
+    if keyframe_interval is not None:
+        opts += ["-i", str(int(keyframe_interval))]
+    return opts
+
+
 def run_firmware(exe: str | Path, frames: list[np.ndarray], stream_path: str | Path, dump_dir: str | Path | None = None,
                  channels: int | list[int] | None = None, entropy: str | None = None,
                  fps: tuple[int, int] | None = None, keyframe_interval: int | None = None) -> bytes:
     """Run the firmware front end on uint8 [H, W, 3] frames; returns the stream bytes it wrote. fps None: no timing
     field. channels: one k for every frame, or a list (frame i uses channels[i], the last value repeats).
     keyframe_interval: `-i N` (inter streams, entropy "inter")."""
-    if not frames:
-        raise InvalidArgumentError("no frames")
-    h, w = frames[0].shape[:2]
     stream_path = Path(stream_path)
-    raw = stream_path.with_suffix(".rgb")
-    raw.write_bytes(b"".join(np.ascontiguousarray(f, dtype=np.uint8).tobytes() for f in frames))
-    cmd = [str(exe), "-w", str(w), "-h", str(h), "-n", str(len(frames))]
-    if fps is not None:
-        cmd += ["-f", f"{fps[0]}/{fps[1]}"]
-    if channels is not None:
-        cmd += ["-k", ",".join(str(int(k)) for k in channels) if isinstance(channels, (list, tuple)) else str(channels)]
-    if entropy is not None:
-        cmd += ["-e", entropy]
-    if keyframe_interval is not None:
-        cmd += ["-i", str(int(keyframe_interval))]
+    raw = write_raw_frames(frames, stream_path)
+    cmd = [str(exe), *front_end_options(frames, channels, entropy, fps, keyframe_interval)]
     if dump_dir is not None:
         cmd += ["-d", str(dump_dir)]
     proc = subprocess.run([*cmd, str(raw), str(stream_path)], capture_output=True, text=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from refcodec.errors import InputFileError, InvalidArgumentError
+from refcodec.firmware.build import front_end_options, write_raw_frames
 
 ARM_DIR = Path(__file__).resolve().parents[2] / "firmware" / "arm"
 RUN_QEMU = ARM_DIR / "run-qemu.sh"
@@ -105,22 +106,10 @@ def run_arm_firmware(elf: str | Path, core: str, frames: list[np.ndarray], strea
     """Like refcodec.firmware.build.run_firmware, on a core under QEMU: writes the frames as raw RGB next to
     stream_path, runs with that folder as working directory; returns (stream bytes, the run). channels: one k, or
     one per frame (`-k K0,K1,...`, a front end that takes per-frame k)."""
-    if not frames:
-        raise InvalidArgumentError("no frames")
-    h, w = frames[0].shape[:2]
     stream_path = Path(stream_path).resolve()
     work = stream_path.parent
-    raw = stream_path.with_suffix(".rgb")
-    raw.write_bytes(b"".join(np.ascontiguousarray(f, dtype=np.uint8).tobytes() for f in frames))
-    args = ["-w", str(w), "-h", str(h), "-n", str(len(frames))]
-    if fps is not None:
-        args += ["-f", f"{fps[0]}/{fps[1]}"]
-    if channels is not None:
-        args += ["-k", str(channels) if isinstance(channels, int) else ",".join(map(str, channels))]
-    if entropy is not None:
-        args += ["-e", entropy]
-    if keyframe_interval is not None:
-        args += ["-i", str(int(keyframe_interval))]
+    raw = write_raw_frames(frames, stream_path)
+    args = front_end_options(frames, channels, entropy, fps, keyframe_interval)
     if dump_dir is not None:
         args += ["-d", os.path.relpath(Path(dump_dir).resolve(), work)]
     run = run_qemu(elf, core, [*args, raw.name, stream_path.name], cwd=work)
