@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from spec_check import check_stream_module, spec_valid
-from datasets import needs_train
+from datasets import VIDEO, needs, needs_train
 
 from refcodec.bitstream import parse_stream
 from refcodec.bitstream.container import Chunk
@@ -376,3 +376,29 @@ def test_refit_tables_command(tmp_path):
     arrays, meta = read_decoder_weights(find_bundled(assets))
     assert meta["encoder_model_id"] == new.model_id
     assert all(np.array_equal(arrays[k], old_dec[k]) for k in old_dec)
+
+
+@needs(VIDEO, "the video clips")
+def test_fit_inter_command_writes_one_paired_model(tmp_path, capsys):
+    """python -m refcodec.training.fit_inter on a copy of the bundled files: one encoder with the new inter table
+    (new id), the decoder's weights unchanged and paired with it (refcodec.training.assets.save_pair)."""
+    from refcodec.decoder.weights import find_bundled, read_decoder_weights
+    from refcodec.training.fit_inter import main
+
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    for p in (ROOT / "refcodec" / "assets").glob("*.npz"):
+        shutil.copy(p, assets / p.name)
+    old = load_model(next(assets.glob("encoder-*.npz")))
+    old_dec = read_decoder_weights(find_bundled(assets))[0]
+    assert main(["--assets", str(assets), "--clips", "car-detection", "--frames", "3", "--size", "64x48",
+                 "--video", str(VIDEO)]) == 0
+    encs = list(assets.glob("encoder-*.npz"))
+    assert len(encs) == 1 and len(list(assets.glob("decoder-*.npz"))) == 1
+    new = load_model(encs[0])
+    assert new.has_inter_tables and new.model_id != old.model_id  # fitted on 2 frame pairs: another table
+    assert np.array_equal(new.entropy.context_lengths, old.entropy.context_lengths)
+    arrays, meta = read_decoder_weights(find_bundled(assets))
+    assert meta["encoder_model_id"] == new.model_id
+    assert all(np.array_equal(arrays[k], old_dec[k]) for k in old_dec)
+    assert json.loads(capsys.readouterr().out)["model_id"] == new.model_id

@@ -46,12 +46,12 @@ def fit_pairs(model, clips, folder: Path, frames: int, size):
 
 def main(argv: list[str] | None = None) -> int:
     from refcodec.cli.options import parse_size
-    from refcodec.decoder.weights import find_bundled, read_decoder_weights, write_decoder_weights
+    from refcodec.decoder.weights import find_bundled, read_decoder_weights
     from refcodec.entropy.inter import fit_inter_freqs
     from refcodec.entropy.model_tables import EntropyTables
-    from refcodec.model.modelfile import save_model
-    from refcodec.model.registry import ASSETS, bundled_model_path
     from refcodec.model.modelfile import load_model
+    from refcodec.model.registry import ASSETS, bundled_model_path
+    from refcodec.training.assets import save_pair
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--assets", type=Path, default=ASSETS)
@@ -72,16 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                                         "tool": "python -m refcodec.training.fit_inter"})
     model = old.with_entropy(EntropyTables(e.code_lengths, e.context_lengths, freqs))
     model = type(model)(model.layers, model.rounding, model.latent_quantizer, model.entropy, meta)
-    out = Path(a.out or a.assets)
-    out.mkdir(parents=True, exist_ok=True)
-    enc_path = out / f"encoder-{model.model_id[:8]}.npz"
-    save_model(model, enc_path)
-    dec_arrays, dec_meta = read_decoder_weights(find_bundled(a.assets))
-    dec_meta = {k: v for k, v in dec_meta.items() if k not in ("format", "version")}
-    dec_path = write_decoder_weights(dec_arrays, dict(dec_meta, encoder_model_id=model.model_id), out)
-    for stale in out.glob("encoder-*.npz"):
-        if stale != enc_path:
-            stale.unlink()
+    enc_path, dec_path = save_pair(model, *read_decoder_weights(find_bundled(a.assets)), Path(a.out or a.assets))
     print(json.dumps({"encoder": str(enc_path), "decoder": str(dec_path), "old_model_id": old.model_id,
                       "model_id": model.model_id, "fit_clips": a.clips, "table_bytes": int(freqs.nbytes)}))
     return 0

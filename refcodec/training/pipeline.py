@@ -409,8 +409,9 @@ def refit_tables(model: EncoderModel, images: list[np.ndarray]) -> EncoderModel:
 
 
 def cmd_refit_tables(a) -> dict:
-    from refcodec.decoder.weights import find_bundled, read_decoder_weights, write_decoder_weights
+    from refcodec.decoder.weights import find_bundled, read_decoder_weights
     from refcodec.model.modelfile import load_model
+    from refcodec.training.assets import save_pair
 
     enc_file = the_encoder_file(a.assets)
     old = load_model(enc_file)
@@ -419,15 +420,7 @@ def cmd_refit_tables(a) -> dict:
     images = training_set(a.images, flips=True)
     model = refit_tables(old, images)
     log(f"refitted tables on {len(images)} training images in {time.time() - t0:.1f}s")
-    out = Path(a.out or a.assets)
-    out.mkdir(parents=True, exist_ok=True)
-    enc_path = out / f"encoder-{model.model_id[:8]}.npz"
-    save_model(model, enc_path)
-    dec_meta = {k: v for k, v in dec_meta.items() if k not in ("format", "version")}
-    dec_path = write_decoder_weights(dec_arrays, dict(dec_meta, encoder_model_id=model.model_id), out)
-    for stale in out.glob("encoder-*.npz"):
-        if stale != enc_path:
-            stale.unlink()
+    enc_path, dec_path = save_pair(model, dec_arrays, dec_meta, Path(a.out or a.assets))
     return {"encoder": str(enc_path), "decoder": str(dec_path), "old_model_id": old.model_id,
             "model_id": model.model_id, "training_images": len(images)}
 
