@@ -354,18 +354,24 @@ def test_c_header_carries_context_tables(ctx_model):
     assert "#define RC_HAS_CTX_HUFFMAN 0" in c_header_text(load_model(VECTORS / "models" / "rand-double.npz"))
 
 
+def _bundled_copy(tmp_path: Path):
+    """A copy of the bundled assets folder: (folder, its encoder model, its decoder's arrays)."""
+    from refcodec.decoder.weights import find_bundled, read_decoder_weights
+
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    for p in (ROOT / "refcodec" / "assets").glob("*.npz"):
+        shutil.copy(p, assets / p.name)
+    return assets, load_model(next(assets.glob("encoder-*.npz"))), read_decoder_weights(find_bundled(assets))[0]
+
+
 @needs_train
 def test_refit_tables_command(tmp_path):
     pytest.importorskip("torch")
     from refcodec.decoder.weights import find_bundled, read_decoder_weights
     from refcodec.training.pipeline import main
 
-    assets = tmp_path / "assets"
-    assets.mkdir()
-    for p in (ROOT / "refcodec" / "assets").glob("*.npz"):
-        shutil.copy(p, assets / p.name)
-    old = load_model(next(assets.glob("encoder-*.npz")))
-    old_dec = read_decoder_weights(find_bundled(assets))[0]
+    assets, old, old_dec = _bundled_copy(tmp_path)
     assert main(["refit-tables", "--assets", str(assets), "--images", "3"]) == 0
     encs = list(assets.glob("encoder-*.npz"))
     assert len(encs) == 1
@@ -385,12 +391,7 @@ def test_fit_inter_command_writes_one_paired_model(tmp_path, capsys):
     from refcodec.decoder.weights import find_bundled, read_decoder_weights
     from refcodec.training.fit_inter import main
 
-    assets = tmp_path / "assets"
-    assets.mkdir()
-    for p in (ROOT / "refcodec" / "assets").glob("*.npz"):
-        shutil.copy(p, assets / p.name)
-    old = load_model(next(assets.glob("encoder-*.npz")))
-    old_dec = read_decoder_weights(find_bundled(assets))[0]
+    assets, old, old_dec = _bundled_copy(tmp_path)
     assert main(["--assets", str(assets), "--clips", "car-detection", "--frames", "3", "--size", "64x48",
                  "--video", str(VIDEO)]) == 0
     encs = list(assets.glob("encoder-*.npz"))
