@@ -16,18 +16,30 @@ LATENT_CHANNELS = 12
 
 
 PADDINGS = ("zeros", "replicate", "replicate-up")
-"""What the 3x3 and transposed convolutions read beyond the frame edge (weight-file meta "padding"; a file
-without it is "zeros", as every decoder before issue 13): zeros for both, the edge pixels for both, or zeros for
-the 3x3 convolutions and the edge pixels for the transposed ones. Same meaning as
-refcodec.training.nets.PADDINGS."""
+"""Decoder padding modes (weight-file meta "padding"; a file without it is "zeros", as every decoder before
+issue 13): what the 3x3 and the transposed convolutions read beyond the frame edge. "zeros": zeros for both.
+"replicate": the edge pixel repeated for both, so that an edge pixel sees a plausible neighbourhood and the
+outermost output ring of a transposed convolution gets both of its taps per axis instead of one.
+"replicate-up": zeros for the 3x3 convolutions (which then still tell the decoder where the frame edge is: it
+must undo the encoder's zero padding there) and the edge pixel for the transposed ones. The PyTorch decoder
+(refcodec.training.nets) takes its modes from here."""
 
 
-def _padded(x: np.ndarray, p: int, extra_rows: int, replicate: bool) -> np.ndarray:
-    """x [h, w, c] padded by p on every side (zeros, or the edge pixels repeated), plus extra_rows zero rows
-    at the bottom (they keep the last flat slice of the matmul loops in bounds and are never read into a
-    kept output)."""
+def conv_replicates(padding: str) -> bool:
+    """Whether the 3x3 convolutions read the edge pixels (not zeros) beyond the frame edge."""
+    return padding == "replicate"
+
+
+def upsample_replicates(padding: str) -> bool:
+    """Whether the transposed convolutions read the edge pixels (not zeros) beyond the frame edge."""
+    return padding in ("replicate", "replicate-up")
+
+
+def _padded(x: np.ndarray, p: int, replicate: bool) -> np.ndarray:
+    """x [h, w, c] padded by p on every side (zeros, or the edge pixels repeated), plus one zero row at the
+    bottom (it keeps the last flat slice of the matmul loops in bounds and is never read into a kept output)."""
     h, w, c = x.shape
-    xp = np.zeros((h + 2 * p + extra_rows, w + 2 * p, c), np.float32)
+    xp = np.zeros((h + 2 * p + 1, w + 2 * p, c), np.float32)
     xp[p:p + h, p:p + w] = x
     if replicate and p:
         xp[:p, p:p + w] = x[:1]
@@ -66,7 +78,7 @@ class _Conv:
             return out.reshape(h, w, self.cout)
         p = self.k // 2
         wp = w + 2 * p
-        xp = _padded(x, p, 1, self.replicate)
+        xp = _padded(x, p, self.replicate)
         flat = xp.reshape(-1, c)
         n = h * wp
         out = flat[0:n] @ self.taps[0]
@@ -110,7 +122,7 @@ class _ConvT:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         h, w, c = x.shape
         wp = w + 2
-        xp = _padded(x, 1, 1, self.replicate)  # x[-1] and x[h] (columns alike): zeros or the edge pixels
+        xp = _padded(x, 1, self.replicate)  # x[-1] and x[h] (columns alike): zeros or the edge pixels
         flat = xp.reshape(-1, c)
         n = (h + 1) * wp  # window origins (ty, tx) as flat rows ty * wp + tx (tx = w + 1 is dropped)
         y = flat[0:n] @ self.taps[0]
@@ -171,8 +183,7 @@ class Decoder:
         self.padding = meta.get("padding", "zeros")
         if self.padding not in PADDINGS:
             raise ModelFileError(f"decoder padding {self.padding!r} is not one of {list(PADDINGS)}")
-        rep = self.padding == "replicate"
-        rep_up = self.padding != "zeros"
+        rep, rep_up = conv_replicates(self.padding), upsample_replicates(self.padding)
         try:
             blocks = [int(b) for b in meta["blocks"]]
             self.head = _Conv(arrays["head.weight"], arrays["head.bias"], rep)

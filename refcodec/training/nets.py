@@ -11,8 +11,8 @@ bottom/right), done here as F.pad followed by a VALID convolution.
 Decoder (MCUCoder-style, own code): conv3x3 12->C1, an attention block (Cheng et al. 2020, simplified:
 x + trunk(x) * sigmoid(mask(x)), each branch three residual units), residual bottleneck blocks, three x2
 transposed convolutions (k4 s2 p1) and a sigmoid. Padding at the frame edge: zeros, or the edge pixels
-replicated (PADDINGS; issue 13). Only conv2d, conv_transpose2d, ReLU, sigmoid, add and
-mul, so that refcodec.decoder can run it in NumPy.
+replicated (refcodec.decoder.numpy_decoder.PADDINGS; issue 13). Only conv2d, conv_transpose2d, ReLU, sigmoid,
+add and mul, so that refcodec.decoder can run it in NumPy.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from refcodec.decoder.numpy_decoder import PADDINGS, conv_replicates, upsample_replicates
 from refcodec.model.topology import ENCODER_LAYERS, same_padding
 
 LATENT_CHANNELS = 12
@@ -58,27 +59,9 @@ class Encoder(nn.Module):
         return outs if return_all else x
 
 
-PADDINGS = ("zeros", "replicate", "replicate-up")
-"""Decoder padding modes: what the 3x3 convolutions and the transposed convolutions read beyond the frame edge.
-"zeros" (the original decoders): zeros for both. "replicate" (issue 13): the edge pixel repeated for both,
-so that an edge pixel sees a plausible neighbourhood instead of a black one and the outermost output ring of a
-transposed convolution gets both of its taps per axis instead of one. "replicate-up": zeros for the 3x3
-convolutions (which then still tell the decoder where the frame edge is: it must undo the encoder's zero
-padding there) and the edge pixel repeated for the transposed convolutions only."""
-
-
-def conv_padding(padding: str) -> str:
-    """The padding of the 3x3 convolutions under a decoder padding mode."""
-    return "replicate" if padding == "replicate" else "zeros"
-
-
-def upsample_replicates(padding: str) -> bool:
-    """Whether the transposed convolutions read the edge pixels (not zeros) beyond the frame edge."""
-    return padding in ("replicate", "replicate-up")
-
-
 def conv3x3(cin: int, cout: int, padding: str) -> nn.Conv2d:
-    return nn.Conv2d(cin, cout, 3, padding=1, padding_mode=conv_padding(padding))
+    """3x3 'same' convolution under a decoder padding mode (PADDINGS)."""
+    return nn.Conv2d(cin, cout, 3, padding=1, padding_mode="replicate" if conv_replicates(padding) else "zeros")
 
 
 class ResidualUnit(nn.Module):
