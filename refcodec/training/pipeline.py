@@ -34,7 +34,6 @@ import argparse
 import dataclasses
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -152,9 +151,9 @@ def edge_mask(size: int, top: bool, bottom: bool, left: bool, right: bool) -> to
 
 def crop_origin(rng: np.random.Generator, n: int, size: int, loss: str) -> int:
     """Latent crop origin along one axis of length n for a crop of `size` latents. "msssim-l1": uniform (the
-    original draw, unchanged). "border": with chance EDGE_ANCHOR_P against the first or the last frame edge
-    (half each), so that crops often hold true frame borders (the encoder's SAME padding there), else
-    uniform."""
+    original draw, unchanged). "border" and "border-edge": with chance EDGE_ANCHOR_P against the first or the
+    last frame edge (half each), so that crops often hold true frame borders (the encoder's SAME padding
+    there), else uniform."""
     if loss != "msssim-l1" and rng.random() < EDGE_ANCHOR_P:
         return 0 if rng.random() < 0.5 else n - size
     return int(rng.integers(0, n - size + 1))
