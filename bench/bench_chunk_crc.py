@@ -8,7 +8,6 @@ Usage: python bench/bench_chunk_crc.py   (writes bench/results/chunk_crc.json)
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -18,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from refcodec.bitstream import parse_stream  # noqa: E402
 from refcodec.codec import encode_frames, truncate_stream  # noqa: E402
 from refcodec.eval.prep import list_images, load_prepared  # noqa: E402
-from refcodec.io_utils import atomic_write  # noqa: E402
+from refcodec.io_utils import write_json  # noqa: E402
 from refcodec.model.registry import default_model  # noqa: E402
 from refcodec.paths import kodak_dir  # noqa: E402
 
@@ -48,7 +47,7 @@ def main() -> int:
     res = {"benchmark": "per-chunk CRC cost", "command": "python bench/bench_chunk_crc.py",
            "images": len(streams), "size": "224x224", "model_id": model.model_id[:16], "rows": rows}
     out = ROOT / "bench" / "results" / "chunk_crc.json"
-    atomic_write(out, (json.dumps(res, indent=1) + "\n").encode())
+    write_json(out, res)
     print(f"{'k':>3} {'packet':>8} {'stream':>8} {'+crc32':>7} {'%':>6} {'+crc16':>7} {'%':>6}")
     for r in rows:
         print(f"{r['k']:>3} {r['packet_bytes']:>8} {r['stream_bytes']:>8} {r['crc32_per_chunk_bytes']:>7} "

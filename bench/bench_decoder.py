@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from refcodec.decoder import load_decoder  # noqa: E402
 from refcodec.decoder.weights import find_bundled, read_decoder_weights  # noqa: E402
-from refcodec.io_utils import atomic_write  # noqa: E402
+from refcodec.io_utils import write_json  # noqa: E402
 
 
 def _time(fn, repeat: int) -> tuple[list[float], list[float]]:
@@ -92,8 +92,7 @@ def main() -> int:
         "cpu_count": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
     }
     out = ROOT / "bench" / "results" / "decoder.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, (json.dumps(res, indent=1) + "\n").encode())
+    write_json(out, res)
     print(json.dumps(res, indent=1))
     return 0
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import platform
 import sys
@@ -24,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from refcodec.io_utils import atomic_write  # noqa: E402
+from refcodec.io_utils import write_json  # noqa: E402
 from refcodec.kernels import conv2d_s8, conv2d_s8_fast  # noqa: E402
 from refcodec.model.random_model import make_random_model  # noqa: E402
 from refcodec.tflite import encoder_model_bytes  # noqa: E402
@@ -130,8 +129,7 @@ def main() -> int:
         "paths": results,
     }
     out = ROOT / "bench" / "results" / "encoder.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, (json.dumps(report, indent=2) + "\n").encode())
+    write_json(out, report, indent=2)
 
     print(f"{'path':<20}{'ms/frame (median)':>20}{'min':>10}{'x fast_double':>16}")
     for name, r in results.items():

@@ -26,7 +26,6 @@ Usage: python bench/bench_firmware.py [--src DIR] [--out FILE]
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import re
 import subprocess
@@ -43,7 +42,7 @@ import numpy as np  # noqa: E402
 from refcodec.codec import encode_frames  # noqa: E402
 from refcodec.firmware.c_header import export_c_header  # noqa: E402
 from refcodec.firmware.qemu import CORES, CPU_HZ, build_arm_firmware, missing_tools, run_arm_firmware  # noqa: E402
-from refcodec.io_utils import atomic_write  # noqa: E402
+from refcodec.io_utils import write_json  # noqa: E402
 from refcodec.media.resize import resize_frame  # noqa: E402
 from refcodec.firmware.build import LIBRARY_SOURCES  # noqa: E402
 from refcodec.model.plan import line_plan  # noqa: E402
@@ -206,7 +205,7 @@ def main() -> int:
                  / result["cores"]["m4"]["sizes"][k]["instructions_per_frame"], 3)
         for k in result["cores"]["m4"]["sizes"]}
     out = Path(args.out)
-    atomic_write(out, (json.dumps(result, indent=2) + "\n").encode())
+    write_json(out, result, indent=2)
     print(f"{'core':5} {'size':8} {'Minsn/frame':>12} {'RAM KB':>8} {'heap KB':>8} {'stack B':>8} {'flash KB':>9} "
           f"{'tables KB':>9} same-bytes")
     for core, e in result["cores"].items():

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from refcodec.bitstream.container import parse_stream  # noqa: E402
 from refcodec.fuzz import hostile_resync_stream, small_packet_stream  # noqa: E402
-from refcodec.io_utils import atomic_write  # noqa: E402
+from refcodec.io_utils import write_json  # noqa: E402
 
 
 def main() -> int:
@@ -44,7 +44,7 @@ def main() -> int:
         print(json.dumps(rows[-1]), flush=True)
     out = {"benchmark": "keep-going resync vs strict parse, same bytes", "rows": rows,
            "note": "before issue 12 (quadratic resync), same script: 65,536 bytes ratio 5.6, 262,144 bytes 23.9"}
-    atomic_write(ROOT / "bench" / "results" / "resync.json", (json.dumps(out, indent=1) + "\n").encode())
+    write_json(ROOT / "bench" / "results" / "resync.json", out)
     return 0
 
 

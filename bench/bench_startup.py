@@ -90,7 +90,7 @@ def main() -> int:
 
     from refcodec.codec import encode_frames
     from refcodec.entropy.kernels import PYTHON_BUDGET_SYMBOLS
-    from refcodec.io_utils import atomic_write
+    from refcodec.io_utils import write_json
     from refcodec.model.registry import default_model
 
     model = default_model()
@@ -140,8 +140,7 @@ def main() -> int:
     res["host"] = {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
                    "numpy": np.__version__, "loadavg_1min": round(os.getloadavg()[0], 2)}
     out = ROOT / "bench" / "results" / "startup.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, (json.dumps(res, indent=1) + "\n").encode())
+    write_json(out, res)
     print(json.dumps(res, indent=1))
     return 0
 

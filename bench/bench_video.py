@@ -153,7 +153,7 @@ def main() -> int:
     from refcodec.decoder import load_decoder
     from refcodec.decoder.pipeline import default_workers, memory_budget
     from refcodec.decoder.tiling import bytes_per_latent_pixel, receptive_margin
-    from refcodec.io_utils import atomic_write
+    from refcodec.io_utils import write_json
     from refcodec.media import open_media
     from refcodec.model.registry import default_model
 
@@ -213,8 +213,7 @@ def main() -> int:
     res["host"] = {"cpus": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
                    "numpy": np.__version__, "loadavg_1min": round(os.getloadavg()[0], 2)}
     out = ROOT / "bench" / "results" / ("video.json" if set(parts) >= {"clip", "large"} else f"video-{a.parts}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, (json.dumps(res, indent=1) + "\n").encode())
+    write_json(out, res)
     print(json.dumps(res, indent=1))
     return 0 if res.get("large", {}).get("max_diff_8bit", 0) <= 1 else 1
 

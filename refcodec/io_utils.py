@@ -181,3 +181,11 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+
+
+def write_json(path: str | os.PathLike, obj, indent: int = 1) -> None:
+    """Write `obj` as JSON (and a final newline) to `path` atomically, creating its folder (benchmark results)."""
+    import json
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, (json.dumps(obj, indent=indent) + "\n").encode())

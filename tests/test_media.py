@@ -3,6 +3,7 @@ atomic writes."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +140,16 @@ def test_atomic_write_replaces_and_cleans_up(tmp_path):
     with pytest.raises(RefcodecError, match="cannot write"):
         atomic_write(tmp_path / "sub", b"x")  # os.replace onto a folder fails
     assert sorted(x.name for x in tmp_path.iterdir()) == ["out.bin", "sub"]
+
+
+def test_write_json_creates_the_folder_and_leaves_no_temp(tmp_path):
+    from refcodec.io_utils import write_json
+
+    out = tmp_path / "new" / "results.json"
+    write_json(out, {"ratio": 1.5, "rows": [1, 2]})
+    text = out.read_text()
+    assert json.loads(text) == {"ratio": 1.5, "rows": [1, 2]} and text.endswith("}\n")
+    assert text.splitlines()[1].startswith(" \"")  # indent 1 by default
+    write_json(out, [3], indent=2)
+    assert json.loads(out.read_text()) == [3]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["results.json"]
