@@ -8,7 +8,6 @@ fail). Frames come out in order, and the input is pulled lazily (bounded memory)
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest

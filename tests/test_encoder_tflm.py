@@ -7,7 +7,6 @@ only pass, on the reference path and on the fast path. TFLM's pip build uses dou
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest

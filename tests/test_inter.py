@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from refcodec.bitstream.container import FramePacket, parse_stream, serialize_stream
+from refcodec.bitstream.container import parse_stream, serialize_stream
 from refcodec.bitstream.format import CHUNK_CTX_HUFFMAN, CHUNK_INTER, STREAM_ENTROPY_CTX, STREAM_ENTROPY_INTER
 from refcodec.bitstream.header import StreamHeader
 from refcodec.cli.info import stream_info

@@ -6,7 +6,6 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from spec_check import spec_rejects, spec_valid
