@@ -56,6 +56,8 @@ eval: install
 	mkdir -p results
 	$(BIN)/refcodec eval ../shared/datasets/kodak --size 224 --json results/eval_kodak.json --plot results/eval_kodak.png
 	$(BIN)/python -m refcodec.eval.report results/eval_kodak.json
+	$(BIN)/refcodec eval ../shared/datasets/kodak --size 224 --trim 4 --json results/eval_kodak_trim4.json
+	$(BIN)/python -m refcodec.eval.report results/eval_kodak_trim4.json
 
 DEMO_IN := vectors/kodim23_224/input.png
 demo: install

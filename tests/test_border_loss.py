@@ -82,6 +82,11 @@ def test_edge_mask_marks_only_true_frame_edges():
     assert bool((m[:EDGE_RING] == 1).all()) and bool((m[:, -EDGE_RING:] == 1).all())
     assert float(m[EDGE_RING:, :-EDGE_RING].sum()) == 0.0  # nothing else
     assert float(edge_mask(16, False, False, False, False).sum()) == 0.0
+    wide = edge_mask(16, False, True, True, False, ring=5)[0]  # bottom and left, 5 px
+    assert float(wide.sum()) == 16 * 5 * 2 - 5 * 5 and bool((wide[-5:] == 1).all()) and bool((wide[:, :5] == 1).all())
+    for bad in (0, 17):
+        with pytest.raises(InvalidArgumentError, match="ring"):
+            edge_mask(16, True, True, True, True, ring=bad)
 
 
 def test_border_edge_loss_weighs_errors_on_true_edges():
@@ -99,5 +104,10 @@ def test_border_edge_loss_weighs_errors_on_true_edges():
     assert extra == pytest.approx(want, rel=1e-4) and extra > 0
     same = float(finetune_loss(y2, x, cfg, "border"))
     assert float(finetune_loss(y2, x, cfg, "border-edge", e)) == pytest.approx(same)
+    # the weight is a parameter: the extra cost scales with it
+    extra3 = float(finetune_loss(y, x, cfg, "border-edge", e, 3 * EDGE_EXTRA) - finetune_loss(y, x, cfg, "border"))
+    assert extra3 == pytest.approx(3 * want, rel=1e-4)
     with pytest.raises(InvalidArgumentError, match="mask"):
         finetune_loss(y, x, cfg, "border-edge")
+    with pytest.raises(InvalidArgumentError, match="weight"):
+        finetune_loss(y, x, cfg, "border-edge", e, -0.5)

@@ -108,3 +108,77 @@ def test_borders_in_the_result_json_and_report(tmp_path, capsys):
     assert main([str(path)]) == 0 and "within 4 px" in capsys.readouterr().out
     # results written before the border figures existed still report
     assert "Frame borders" not in markdown({k: v for k, v in result.items() if k != "borders"})
+
+
+def test_source_edge_step_by_hand():
+    from refcodec.eval.borders import source_edge_step
+
+    # rows alternate 0.0 / 0.1 / 0.0 / ... and columns are constant: |row0 - row1| = |row1 - row2| = 0.1 on the
+    # top and bottom sides; the left and right sides (columns) are constant: 0 and 0
+    h, w = 9, 12
+    img = np.zeros((h, w, 3))
+    img[1::2] = 0.1
+    assert source_edge_step([img]) == pytest.approx(1.0)
+    # a frame line: the outermost row/column on all four sides set to 1.0 on a flat 0.5 image with a ramp
+    ramp = np.broadcast_to(np.linspace(0.2, 0.8, w)[None, :, None], (h, w, 3)).copy()
+    framed = ramp.copy()
+    framed[0], framed[-1], framed[:, 0], framed[:, -1] = 1.0, 1.0, 1.0, 1.0
+    # rows 1 and 2 are alike; columns 1 and 2 differ by one ramp step except at the two frame rows
+    d12 = np.mean([0.0, 0.0, 0.6 / (w - 1) * (h - 2) / h, 0.6 / (w - 1) * (h - 2) / h])
+    d01 = np.mean([np.abs(1.0 - framed[1]).mean(), np.abs(1.0 - framed[-2]).mean(),
+                   np.abs(1.0 - framed[:, 1]).mean(), np.abs(1.0 - framed[:, -2]).mean()])
+    assert source_edge_step([framed]) == pytest.approx(d01 / d12)
+    assert source_edge_step([framed]) > 10 and source_edge_step([ramp]) == pytest.approx(1.0)
+    # ratio of sums over images, not a mean of ratios
+    assert source_edge_step([img, img * 3]) == pytest.approx(1.0)
+    assert np.isnan(source_edge_step([np.zeros((2, 40, 3))])) and np.isnan(source_edge_step([np.zeros((8, 8, 3))]))
+    with pytest.raises(InvalidArgumentError):
+        source_edge_step([])
+
+
+def test_trim_frame_cuts_each_side_before_the_preparation(tmp_path):
+    from PIL import Image
+
+    from refcodec.eval.prep import load_prepared, prepare_array, trim_frame
+
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (37, 53, 3), dtype=np.uint8)  # odd sides
+    t = trim_frame(img, 3)
+    assert t.shape == (31, 47, 3) and np.array_equal(t, img[3:34, 3:50])
+    assert trim_frame(img, 0) is img
+    assert trim_frame(img, 18).shape == (1, 17, 3)
+    for bad in (19, -1, 1.5, True):
+        with pytest.raises(InvalidArgumentError):
+            trim_frame(img, bad)
+    path = tmp_path / "x.png"
+    Image.fromarray(img).save(path)
+    assert np.array_equal(load_prepared(path, 24, 3), prepare_array(img[3:34, 3:50], 24))
+    with pytest.raises(InvalidArgumentError, match="x.png"):
+        load_prepared(path, 24, 20)
+
+
+def test_jpeg_rows_carry_border_figures_and_the_report_names_the_peer():
+    from refcodec.eval.jpeg import jpeg_decode, jpeg_encode, jpeg_sweep
+    from refcodec.eval.report import markdown
+    from refcodec.eval.run import jpeg_border_peers, summary_lines
+
+    rng = np.random.default_rng(5)
+    ims = [rng.integers(0, 256, (168, 177, 3), dtype=np.uint8) for _ in range(2)]  # MS-SSIM needs > 160
+    rows = jpeg_sweep(ims, (20, 80), "420")
+    per = [border_errors(im / 255.0, jpeg_decode(jpeg_encode(im, 20, "420")) / 255.0) for im in ims]
+    assert rows[0]["borders"]["ring_mse"] == pytest.approx(aggregate(per)["ring_mse"])
+    ref, rec = _ring_image(64, 64, {0: 0.3}, other=0.1)
+    codec = [{"k": 12, "bpp": 1.0, "psnr": 20.0, "ms_ssim": 0.9, "ms_ssim_db": 10.0}]
+    result = {"dataset": "d", "images": ["a"], "size": 64, "model_id": "ab" * 32, "codec": codec,
+              "jpeg": {"420": [{**r, "bpp": b} for r, b in zip(rows, (0.5, 1.2))]}, "bd_rate": {},
+              "ordering": {"ok": True, "steps": []},
+              "borders": [{"k": 12, **aggregate([border_errors(ref, rec)])}], "source_edge_step": 2.5, "trim": 0}
+    peer = jpeg_border_peers(result)["420"]
+    assert peer["quality"] == 80  # 1.2 bpp is nearer 1.0 than 0.5 is
+    text = markdown(result)
+    assert "| JPEG 4:2:0 q=80 (1.200 bpp) |" in text and "differs from the next 2.50x" in text
+    assert any(line.startswith("  jpeg420 q=80 (1.200 bpp): ring 0") for line in summary_lines(result))
+    assert any("source edge step" in line and "2.50" in line for line in summary_lines(result))
+    # results written before JPEG rows had border figures report without the peer line
+    old = {**result, "jpeg": {"420": [{k: v for k, v in r.items() if k != "borders"} for r in result["jpeg"]["420"]]}}
+    assert jpeg_border_peers(old) == {} and "| JPEG" not in markdown(old)

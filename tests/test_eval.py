@@ -238,6 +238,12 @@ def test_cli_errors_are_one_line(tmp_path):
     assert r.exit_code == InputFileError.exit_code and "nope" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(cli, ["eval", str(tmp_path), "--qualities", "10,abc"])
     assert r.exit_code == InvalidArgumentError.exit_code and "10,abc" in r.output
+    clip = tmp_path / "c.mp4"
+    clip.write_bytes(b"not read: --trim is refused first")
+    r = CliRunner().invoke(cli, ["eval", str(clip), "--trim", "2"])
+    assert r.exit_code == InvalidArgumentError.exit_code and "--trim" in r.output
+    r = CliRunner().invoke(cli, ["eval", str(tmp_path), "--trim", "-1"])
+    assert r.exit_code == 2 and "--trim" in r.output  # click's usage error
 
 
 @needs_kodak
@@ -278,6 +284,15 @@ def test_cli_eval_end_to_end_two_images(tmp_path):
     assert b12["ring_ratio"][0] == pytest.approx(
         np.mean([p["ring_mse"][0] for p in per]) / np.mean([p["interior_mse"] for p in per]))
     assert "borders at k=12: ring 0..7 error / interior" in r.output
+    # kodim01/02 carry the PhotoCD scanner frame (a grey frame line, a black last row); 4 px per side removes it
+    assert res["trim"] == 0 and res["source_edge_step"] > 1.5
+    assert all(row["borders"]["ring_ratio"] for rows in res["jpeg"].values() for row in rows)
+    r = CliRunner().invoke(cli, ["eval", str(KODAK), "--limit", "2", "--qualities", "5,50", "--trim", "4",
+                                 "--json", str(out)])
+    assert r.exit_code == 0, r.output
+    trimmed = json.loads(out.read_text())
+    assert trimmed["trim"] == 4 and trimmed["source_edge_step"] < 1.2
+    assert "sources trimmed by 4 px per side" in r.output
 
 
 def test_encode_resize_is_the_eval_preparation():

@@ -76,15 +76,20 @@ def test_tiny_pipeline_end_to_end(tmp_path):
     # the border loss of issue 13 (reflect-padded MS-SSIM, crops against frame edges), with latent context
     # around the crops and the decoder switched to replicate padding, runs and is recorded
     res = pipeline.main(["finetune", "--from", str(tmp_path / "assets2"), "--config", "tiny", "--steps", "2",
-                         "--loss", "border-edge", "--context", "2", "--padding", "replicate", "--images", "2",
+                         "--loss", "border-edge", "--edge-ring", "3", "--edge-weight", "20", "--context", "2",
+                         "--padding", "replicate", "--images", "2",
                          "--out", str(tmp_path / "ft3"), "--assets", str(tmp_path / "assets3")])
     assert res == 0
     m3 = load_model(next((tmp_path / "assets3").glob("encoder-*.npz")))
     assert m3.meta["training"]["finetune_steps"] == 4
-    assert m3.meta["training"]["finetune_runs"][-1] == {"steps": 2, "lr": 2e-4, "loss": "border-edge", "context": 2,
-                                                        "padding": "replicate"}
+    assert m3.meta["training"]["finetune_runs"][-1] == {"steps": 2, "lr": 2e-4, "loss": "border-edge", "edge_ring": 3,
+                                                        "edge_weight": 20.0, "context": 2, "padding": "replicate"}
     assert "loss" not in m3.meta["training"]["finetune_runs"][0]
     assert m3.model_id == m2.model_id  # no --levels: the encoder file's content (tables included) is kept
+    with pytest.raises(InvalidArgumentError, match="--edge-weight 0.5"):  # refused before any work
+        pipeline.main(["finetune", "--steps", "1", "--loss", "border-edge", "--edge-weight", "0.5",
+                       "--out", str(tmp_path / "ft4"), "--assets", str(tmp_path / "assets4")])
+    assert not (tmp_path / "ft4").exists()
     d2 = next((tmp_path / "assets2").glob("decoder-*.npz")).name
     d3 = next((tmp_path / "assets3").glob("decoder-*.npz"))
     assert d3.name != d2  # the weights moved

@@ -14,6 +14,9 @@ from refcodec.cli.options import model_option
 @click.option("--size", default=None, metavar="SIZE|WxH",
               help="Images: shorter side resized to SIZE (161..4096, default 224; bilinear, antialiased), then centre "
               "crop SIZE x SIZE. Video (a clip or a folder of clips): frames resized to WxH (default 320x240).")
+@click.option("--trim", default=0, show_default=True, type=click.IntRange(0, None), metavar="N",
+              help="Images: cut N pixels off each side of every source image before the resize (4 removes the "
+              "scanner frame of the Kodak images, docs/EVAL.md); 0 is the paper's protocol.")
 @click.option("--frames", "n_frames", default=60, show_default=True, type=click.IntRange(2, None),
               help="Video: the first N frames of each clip.")
 @click.option("--keyframe-interval", "keyframe_interval", default=30, show_default=True,
@@ -26,7 +29,7 @@ from refcodec.cli.options import model_option
 @click.option("--limit", default=None, type=click.IntRange(1, None), metavar="N", help="Use the first N images only.")
 @click.option("--qualities", default=None, metavar="Q1,Q2,...",
               help="JPEG qualities of the anchor sweep (default: 2,5,8,10,15,20,25,30,40,50,60,70,80,90).")
-def eval_cmd(inputs, size, n_frames, keyframe_interval, json_out, plot_out, model_path, decoder_path, limit,
+def eval_cmd(inputs, size, trim, n_frames, keyframe_interval, json_out, plot_out, model_path, decoder_path, limit,
              qualities) -> None:
     """Evaluate refcodec at every channel prefix against JPEG 4:2:0 and 4:4:4 on the images in DIR; on a video
     clip or a folder of clips, intra against inter streams, M-JPEG and x264 (refcodec.eval.video).
@@ -36,6 +39,10 @@ def eval_cmd(inputs, size, n_frames, keyframe_interval, json_out, plot_out, mode
     from refcodec.eval.video import is_video_input
 
     if all(is_video_input(p) for p in inputs):
+        if trim:
+            from refcodec.errors import InvalidArgumentError
+
+            raise InvalidArgumentError("--trim applies to image folders, not to video")
         return _eval_video(inputs, size or "320x240", n_frames, keyframe_interval, json_out, plot_out,
                            model_path, decoder_path)
     try:
@@ -83,7 +90,7 @@ def eval_cmd(inputs, size, n_frames, keyframe_interval, json_out, plot_out, mode
         click.echo(msg, err=True)
 
     result = json_safe(evaluate(image_dir, size=size, model=model, decoder=decoder, limit=limit,
-                                qualities=qs, progress=progress, decoder_id=decoder_id))
+                                qualities=qs, progress=progress, decoder_id=decoder_id, trim=trim))
     from refcodec.eval.plot import plot_rd
 
     _write_results(result, summary_lines(result), json_out, plot_out, plot_rd)

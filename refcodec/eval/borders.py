@@ -10,6 +10,10 @@ with a large error weighs as it does in the mean PSNR), and edge_share = sum of 
 of the whole-frame sums: the share of all squared error that lies within EDGE px of the edge. A decoder with
 no border effect has ring_ratio ~ 1 and edge_share ~ the share of pixels there (7.0 % at 224x224).
 A ring or an interior that the frame is too small to have gives NaN (None in the JSON).
+
+`source_edge_step` looks at the source instead: does it have a line of its own along the edge (a scanner's
+frame)? Such a line is part of ring 0's error for any codec that cannot draw a one-pixel line, and it is not
+the decoder's border effect (docs/EVAL.md, "Kodak's scanner frame").
 """
 
 from __future__ import annotations
@@ -67,3 +71,27 @@ def aggregate(per_image: list[dict]) -> dict:
         "interior_mse": interior,
         "edge_share": float(np.sum([p["edge_sse"] for p in per_image]) / total) if total > 0 else float("nan"),
     }
+
+
+def _side_steps(img: np.ndarray) -> tuple[float, float]:
+    """(d01, d12) of one HxWxC image: mean |row 0 - row 1| and mean |row 1 - row 2| over its four sides (rows
+    counted inwards from each side), the absolute differences averaged over the colour channels."""
+    a = np.asarray(img, dtype=np.float64)
+    sides = (a, a[::-1], a.transpose(1, 0, 2), a.transpose(1, 0, 2)[::-1])  # top, bottom, left, right
+    d01 = float(np.mean([np.abs(s[0] - s[1]).mean() for s in sides]))
+    d12 = float(np.mean([np.abs(s[1] - s[2]).mean() for s in sides]))
+    return d01, d12
+
+
+def source_edge_step(images: list[np.ndarray]) -> float:
+    """sum over images of d01 / sum of d12 (`_side_steps`): how much more the outermost pixel row of the
+    source images differs from the next row than that row from the one after. Content cut at an arbitrary
+    place gives ~1 (neighbouring rows are alike wherever the cut falls); a frame line drawn along the edge
+    gives more (Kodak at 224x224: 2.5, docs/EVAL.md). NaN for images with a side shorter than 3 pixels or
+    flat images (no step at all)."""
+    if not images:
+        raise InvalidArgumentError("source_edge_step: no images")
+    if any(np.asarray(im).ndim != 3 or min(np.asarray(im).shape[:2]) < 3 for im in images):
+        return float("nan")
+    steps = np.array([_side_steps(im) for im in images])
+    return float(steps[:, 0].sum() / steps[:, 1].sum()) if steps[:, 1].sum() > 0 else float("nan")

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from refcodec.errors import InvalidArgumentError
+from refcodec.eval.borders import aggregate, border_errors
 from refcodec.eval.metrics import ms_ssim, psnr, to_float01
 
 # Pillow's `subsampling` argument per setting name.
@@ -44,7 +45,8 @@ def jpeg_decode(data: bytes) -> np.ndarray:
 
 
 def jpeg_point(rgb: np.ndarray, quality: int, subsampling: str = "420") -> dict:
-    """One image at one setting: {"bytes", "bpp", "psnr", "ms_ssim"} (metrics on RGB in [0, 1])."""
+    """One image at one setting: {"bytes", "bpp", "psnr", "ms_ssim", "border"} (metrics on RGB in [0, 1];
+    border: refcodec.eval.borders.border_errors, as for refcodec's points)."""
     data = jpeg_encode(rgb, quality, subsampling)
     rec = jpeg_decode(data)
     ref = to_float01(rgb)
@@ -55,6 +57,7 @@ def jpeg_point(rgb: np.ndarray, quality: int, subsampling: str = "420") -> dict:
         "bpp": 8.0 * len(data) / (h * w),
         "psnr": psnr(ref, out),
         "ms_ssim": ms_ssim(ref, out),
+        "border": border_errors(ref, out),
     }
 
 
@@ -66,7 +69,8 @@ def jpeg_sweep(
 ) -> list[dict]:
     """Mean over `images` of bpp, PSNR and MS-SSIM at each quality (arithmetic means of per-image values).
 
-    Returns one dict per quality, in the given order: {"quality", "bpp", "psnr", "ms_ssim"}.
+    Returns one dict per quality, in the given order: {"quality", "bpp", "psnr", "ms_ssim", "borders"}
+    (borders: refcodec.eval.borders.aggregate over the images, the peer of refcodec's border figures).
     """
     if len(images) == 0:
         raise InvalidArgumentError("jpeg_sweep: no images")
@@ -79,6 +83,7 @@ def jpeg_sweep(
                 "bpp": float(np.mean([p["bpp"] for p in pts])),
                 "psnr": float(np.mean([p["psnr"] for p in pts])),
                 "ms_ssim": float(np.mean([p["ms_ssim"] for p in pts])),
+                "borders": aggregate([p["border"] for p in pts]),
             }
         )
         if progress is not None:

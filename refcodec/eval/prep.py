@@ -51,11 +51,21 @@ def prepare_pil(img: Image.Image, size: int = 224) -> np.ndarray:
     return prepare_array(np.asarray(img.convert("RGB"), dtype=np.uint8), size)
 
 
-def load_prepared(path: str | Path, size: int = 224) -> np.ndarray:
-    """Read an image file (refcodec.media.read_image: the package's one reader) and prepare it:
-    uint8 [size, size, 3]."""
+def trim_frame(rgb: np.ndarray, trim: int, name: str = "image") -> np.ndarray:
+    """rgb without `trim` pixels on each of its four sides (before any resize: `refcodec eval --trim`)."""
+    if isinstance(trim, bool) or not isinstance(trim, int) or trim < 0:
+        raise InvalidArgumentError(f"trim must be an integer >= 0, got {trim!r}")
+    h, w = rgb.shape[:2]
+    if 2 * trim >= min(h, w):
+        raise InvalidArgumentError(f"{name}: trimming {trim} px from each side leaves nothing of {w}x{h}")
+    return np.ascontiguousarray(rgb[trim:h - trim, trim:w - trim]) if trim else rgb
+
+
+def load_prepared(path: str | Path, size: int = 224, trim: int = 0) -> np.ndarray:
+    """Read an image file (refcodec.media.read_image: the package's one reader), cut `trim` pixels off each
+    side (`trim_frame`; 0: the paper's protocol) and prepare it: uint8 [size, size, 3]."""
     _check_size(size)
-    return prepare_array(read_image(path), size)
+    return prepare_array(trim_frame(read_image(path), trim, Path(path).name), size)
 
 
 def list_images(directory: str | Path) -> list[Path]:

@@ -66,11 +66,25 @@ def border_lines(result: dict) -> list[str]:
         share = r["edge_share"]
         lines.append(f"| {r['k']} | " + " | ".join(_opt(v, ".2f") for v in r["ring_ratio"])
                      + f" | {_opt(None if share is None else 100 * share, '.1f')}% |")
+    from refcodec.eval.run import jpeg_border_peers
+
+    for name, row in jpeg_border_peers(result).items():
+        jb, label = row["borders"], {"420": "JPEG 4:2:0", "444": "JPEG 4:4:4"}.get(name, name)
+        share = jb["edge_share"]
+        lines.append(f"| {label} q={row['quality']} ({row['bpp']:.3f} bpp) | "
+                     + " | ".join(_opt(v, ".2f") for v in jb["ring_ratio"])
+                     + f" | {_opt(None if share is None else 100 * share, '.1f')}% |")
     last = rows[-1]
     share = last["edge_share"]
     lines += ["", f"At k = {last['k']}: outermost ring {_opt(last['ring_ratio'][0], '.1f')}x the interior, "
                   f"{_opt(None if share is None else 100 * share, '.1f')}% of the "
                   "squared error within 4 px of the edge."]
+    step = result.get("source_edge_step")
+    if step is not None and math.isfinite(step):
+        trim = result.get("trim") or 0
+        lines += ["", f"Source images{f' (trimmed by {trim} px per side)' if trim else ''}: the outermost pixel row "
+                      f"differs from the next {step:.2f}x as much as that row from the one after (about 1 when the "
+                      "source has no frame line of its own; refcodec.eval.borders.source_edge_step)."]
     return lines
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from refcodec.errors import InvalidArgumentError, RefcodecError
 from refcodec.eval.bdrate import bd_rate
-from refcodec.eval.borders import EDGE, aggregate, border_errors
+from refcodec.eval.borders import EDGE, aggregate, border_errors, source_edge_step
 from refcodec.eval.jpeg import DEFAULT_QUALITIES, SUBSAMPLING, jpeg_sweep
 from refcodec.eval.metrics import ms_ssim, ms_ssim_db, psnr, to_float01
 from refcodec.eval.prep import list_images, load_prepared
@@ -105,6 +105,16 @@ def border_rows(per_image: list[list[dict]]) -> list[dict]:
             for j, first in enumerate(per_image[0])]
 
 
+def jpeg_border_peers(result: dict) -> dict[str, dict]:
+    """Per JPEG setting that has border figures: its row nearest in bpp to refcodec's last (all-channel) row,
+    the peer of refcodec's border figures on the same images (a source's own frame line costs every codec)."""
+    if not result.get("codec"):
+        return {}
+    bpp = result["codec"][-1]["bpp"]
+    return {name: min(rows, key=lambda r: abs(r["bpp"] - bpp))
+            for name, rows in result.get("jpeg", {}).items() if rows and rows[0].get("borders")}
+
+
 def ordering_check(rows: list[dict]) -> dict:
     """Does each k beat k-1 in mean MS-SSIM? {"ok": bool, "steps": [{"k", "delta_ms_ssim", "better"}]}."""
     steps = []
@@ -137,11 +147,13 @@ def evaluate(
     qualities: Sequence[int] = DEFAULT_QUALITIES,
     progress: Progress = None,
     decoder_id: str | None = None,
+    trim: int = 0,
 ) -> dict:
     """Run the whole evaluation; returns the JSON-ready result (see docs/EVAL.md for its fields).
 
     model: an EncoderModel (default: refcodec.model.registry.default_model()); decoder: a Decoder (default:
-    refcodec.decoder.load_decoder()); decoder_id: a name recorded in the result (e.g. the weights file name).
+    refcodec.decoder.load_decoder()); decoder_id: a name recorded in the result (e.g. the weights file name);
+    trim: pixels cut off each side of every source image before the preparation (refcodec.eval.prep.trim_frame).
     """
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise InvalidArgumentError(f"limit must be a positive integer, got {limit!r}")
@@ -163,7 +175,7 @@ def evaluate(
     images = []
     per_image = []
     for i, path in enumerate(files):
-        rgb = load_prepared(path, size)
+        rgb = load_prepared(path, size, trim)
         images.append(rgb)
         pts = codec_points(rgb, model, decoder)
         per_image.append(pts)
@@ -182,6 +194,7 @@ def evaluate(
         "dataset": str(Path(image_dir)),
         "images": [p.name for p in files],
         "size": size,
+        "trim": trim,
         "model_id": model.model_id,
         "decoder_id": decoder_id,
         "entropy": _entropy_name(model),
@@ -190,6 +203,7 @@ def evaluate(
         "bd_rate": bd_rates(codec_rows, jpeg),
         "ordering": ordering_check(codec_rows),
         "borders": border_rows(per_image),
+        "source_edge_step": source_edge_step(images),
         "per_image": {p.name: pts for p, pts in zip(files, per_image)},
         "tools": {
             "pillow": pillow_version,
@@ -207,8 +221,15 @@ def evaluate(
             "borders": "squared error (mean over RGB) per ring r = distance to the nearest frame edge, rings 0..7, "
                        "mean over images / mean interior (>= 16 px) error; edge_share: share of all squared error "
                        f"within {EDGE} px of the edge (refcodec.eval.borders)",
+            "source_edge_step": "mean |outermost row - next row| / mean |next row - the one after| of the "
+                                "prepared source images, four sides (~1: no frame line in the source)",
+            "trim": "pixels cut off each side of every source image before the preparation",
         },
     }
+
+
+def _fmt(x: float | None, fmt: str) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else format(x, fmt)
 
 
 def json_safe(obj):
@@ -244,4 +265,12 @@ def summary_lines(result: dict) -> list[str]:
         share = b["edge_share"]
         lines.append(f"borders at k={b['k']}: ring 0..7 error / interior = {rings}; share of error within "
                      f"{EDGE} px of the edge {'n/a' if share is None or not np.isfinite(share) else f'{100 * share:.1f}%'}")
+    for name, row in jpeg_border_peers(result).items():
+        jb = row["borders"]
+        lines.append(f"  jpeg{name} q={row['quality']} ({row['bpp']:.3f} bpp): ring 0 {_fmt(jb['ring_ratio'][0], '.1f')}x, "
+                     f"within {EDGE} px {_fmt(None if jb['edge_share'] is None else 100 * jb['edge_share'], '.1f')}%")
+    step = result.get("source_edge_step")
+    if step is not None and np.isfinite(step):
+        lines.append(f"source edge step (outermost row vs the next, ~1 without a frame line): {step:.2f}"
+                     + (f" (sources trimmed by {result['trim']} px per side)" if result.get("trim") else ""))
     return lines

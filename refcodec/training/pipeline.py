@@ -135,17 +135,19 @@ EDGE_RING = 2  # "border-edge": pixels this close to a true frame edge ...
 EDGE_EXTRA = 8.0  # ... weigh 1 + EDGE_EXTRA in the L1 term
 
 
-def edge_mask(size: int, top: bool, bottom: bool, left: bool, right: bool) -> torch.Tensor:
-    """[1, size, size] float: 1 on the pixels within EDGE_RING of the crop sides that are true frame edges."""
+def edge_mask(size: int, top: bool, bottom: bool, left: bool, right: bool, ring: int = EDGE_RING) -> torch.Tensor:
+    """[1, size, size] float: 1 on the pixels within `ring` of the crop sides that are true frame edges."""
+    if not 1 <= ring <= size:
+        raise InvalidArgumentError(f"edge ring {ring} must be in 1..{size}")
     m = torch.zeros(1, size, size)
     if top:
-        m[:, :EDGE_RING] = 1
+        m[:, :ring] = 1
     if bottom:
-        m[:, -EDGE_RING:] = 1
+        m[:, -ring:] = 1
     if left:
-        m[:, :, :EDGE_RING] = 1
+        m[:, :, :ring] = 1
     if right:
-        m[:, :, -EDGE_RING:] = 1
+        m[:, :, -ring:] = 1
     return m
 
 
@@ -160,13 +162,13 @@ def crop_origin(rng: np.random.Generator, n: int, size: int, loss: str) -> int:
 
 
 def finetune_loss(x_hat: torch.Tensor, x: torch.Tensor, cfg: TrainConfig, loss: str = "msssim-l1",
-                  edge: torch.Tensor | None = None) -> torch.Tensor:
+                  edge: torch.Tensor | None = None, edge_extra: float = EDGE_EXTRA) -> torch.Tensor:
     """(1 - w) (1 - MS-SSIM) + w L1, w = cfg.l1_weight. "msssim-l1": MS-SSIM as in stage 1 (valid filtering:
     a pixel 0..4 px from the crop edge is in few or no windows, so the border has almost no weight). "border":
     MS-SSIM of both frames reflect-padded by BORDER_PAD pixels, so that at the finest scale every pixel of the
     frame, edges included, is the centre of a window (issue 13); L1 unchanged (already on every pixel).
     "border-edge": as "border", and the L1 term weighs the pixels of `edge` ([N, 1, H, W], 1 within EDGE_RING
-    of a true frame edge, `edge_mask`) 1 + EDGE_EXTRA: MS-SSIM, whose finest scale has the smallest exponent,
+    of a true frame edge, `edge_mask`) 1 + edge_extra: MS-SSIM, whose finest scale has the smallest exponent,
     barely sees a one-pixel ring, while the outermost ring is where the error is (docs/TRAINING.md)."""
     if loss not in LOSSES:
         raise InvalidArgumentError(f"unknown fine-tuning loss {loss!r}, expected one of {list(LOSSES)}")
@@ -179,7 +181,9 @@ def finetune_loss(x_hat: torch.Tensor, x: torch.Tensor, cfg: TrainConfig, loss: 
     if loss == "border-edge":
         if edge is None:
             raise InvalidArgumentError("the border-edge loss needs the mask of true frame edges")
-        err = err * (1 + EDGE_EXTRA * edge)
+        if edge_extra < 0:
+            raise InvalidArgumentError(f"edge weight {1 + edge_extra:g} must be >= 1")
+        err = err * (1 + edge_extra * edge)
     return (1 - cfg.l1_weight) * (1 - msssim) + cfg.l1_weight * err.mean()
 
 
@@ -195,12 +199,14 @@ def context_window(origin: int, n: int, size: int, context: int) -> int:
 
 def finetune_decoder(dec: Decoder, model: EncoderModel, images: list[np.ndarray], latents: list[np.ndarray],
                      cfg: TrainConfig, steps: int, lr: float, out: Path, resume: bool = False, seed: int = 1,
-                     ckpt_every: float = 120.0, loss: str = "msssim-l1", context: int = 0) -> dict:
+                     ckpt_every: float = 120.0, loss: str = "msssim-l1", context: int = 0,
+                     edge_ring: int = EDGE_RING, edge_extra: float = EDGE_EXTRA) -> dict:
     """Train the decoder alone on (image crop, dequantized INT8 latent crop) pairs, tail-drop as in stage 1,
     cosine LR from lr to lr/20, loss `finetune_loss(.., loss)` (crops drawn by `crop_origin`).
     context > 0: the decoder gets `context_window`'s larger latent window and the loss sees only the crop, so
     that the only edges it learns to reconstruct are true frame edges (0 = the crop alone: its edges inside
-    the frame look like frame edges to the decoder). Checkpoint: out/finetune.pt."""
+    the frame look like frame edges to the decoder). edge_ring, edge_extra: the "border-edge" mask and weight
+    (`edge_mask`, `finetune_loss`). Checkpoint: out/finetune.pt."""
     if loss not in LOSSES:
         raise InvalidArgumentError(f"unknown fine-tuning loss {loss!r}, expected one of {list(LOSSES)}")
     if context < 0:
@@ -239,13 +245,13 @@ def finetune_decoder(dec: Decoder, model: EncoderModel, images: list[np.ndarray]
             ys.append(deq[i][:, wy:wy + lc + 2 * context, wx:wx + lc + 2 * context])
             offsets.append((8 * (y0 - wy), 8 * (x0 - wx)))
             xs.append(ims[i][:, 8 * y0:8 * (y0 + lc), 8 * x0:8 * (x0 + lc)])
-            edges.append(edge_mask(cfg.crop, y0 == 0, y0 + lc == h, x0 == 0, x0 + lc == w))
+            edges.append(edge_mask(cfg.crop, y0 == 0, y0 + lc == h, x0 == 0, x0 + lc == w, edge_ring))
         x = torch.stack(xs).float() / 255.0
         y = torch.stack(ys) * tail_drop_mask(len(xs), generator=gen)
         x_hat = dec(y)
         if context:
             x_hat = torch.stack([x_hat[j, :, oy:oy + cfg.crop, ox:ox + cfg.crop] for j, (oy, ox) in enumerate(offsets)])
-        value = finetune_loss(x_hat, x, cfg, loss, torch.stack(edges))
+        value = finetune_loss(x_hat, x, cfg, loss, torch.stack(edges), edge_extra)
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
@@ -353,6 +359,8 @@ def load_exported(folder: Path, padding: str | None = None) -> tuple[EncoderMode
 
 
 def cmd_finetune(a) -> dict:
+    if a.edge_ring < 1 or a.edge_weight < 1:
+        raise InvalidArgumentError(f"--edge-ring {a.edge_ring} and --edge-weight {a.edge_weight:g} must be >= 1")
     model, dec, dec_meta = load_exported(a.source, a.padding)
     cfg = get_config(a.config)
     if a.threads is not None:
@@ -369,8 +377,9 @@ def cmd_finetune(a) -> dict:
     training = dict(model.meta.get("training", {}))
     prev = int(training.get("finetune_steps", 0))
     ft = finetune_decoder(dec, model, images, lat, cfg, a.steps, a.lr, a.out, a.resume, loss=a.loss,
-                          context=a.context)
+                          context=a.context, edge_ring=a.edge_ring, edge_extra=a.edge_weight - 1)
     run = {"steps": ft["steps"], "lr": a.lr, **({} if a.loss == "msssim-l1" else {"loss": a.loss}),
+           **({"edge_ring": a.edge_ring, "edge_weight": a.edge_weight} if a.loss == "border-edge" else {}),
            **({"context": a.context} if a.context else {}), **({"padding": a.padding} if a.padding else {})}
     training.update(finetune_steps=prev + ft["steps"],
                     finetune_cpu_seconds=round(float(training.get("finetune_cpu_seconds", 0.0)) + ft["seconds"], 1),
@@ -452,7 +461,11 @@ def main(argv=None) -> int:
     f.add_argument("--loss", choices=LOSSES, default="msssim-l1",
                    help="msssim-l1: the stage-1 loss; border: MS-SSIM on reflect-padded frames and crops often "
                         "against true frame edges (issue 13); border-edge: border, and L1 weighs the pixels "
-                        f"within {EDGE_RING} of a true frame edge {1 + EDGE_EXTRA:g}x")
+                        "within --edge-ring of a true frame edge --edge-weight times")
+    f.add_argument("--edge-ring", type=int, default=EDGE_RING,
+                   help=f"border-edge: width in pixels of the weighted ring along true frame edges (default {EDGE_RING})")
+    f.add_argument("--edge-weight", type=float, default=1 + EDGE_EXTRA,
+                   help=f"border-edge: L1 weight of the ring's pixels, >= 1 (default {1 + EDGE_EXTRA:g})")
     f.add_argument("--context", type=int, default=0,
                    help="latent pixels of context around each crop, outside the loss (0: the crop alone)")
     f.add_argument("--padding", choices=PADDINGS, default=None,
