@@ -93,6 +93,18 @@ static const char *parse_uint(const char *s, unsigned long lo, unsigned long hi,
     return p;
 }
 
+/* The next value of a "-k K0,K1,..." list at *cursor. Returns 1 when a comma follows (the cursor moves past it),
+ * 0 for the last value (the cursor stays, so the last value repeats for every later frame), -1 for a bad value. */
+static int next_channel_count(const char **cursor, unsigned long *k)
+{
+    const char *e = parse_uint(*cursor, 0, RC_LATENT_CHANNELS, ',', k);
+    if (e != NULL) {
+        *cursor = e + 1;
+        return 1;
+    }
+    return parse_uint(*cursor, 0, RC_LATENT_CHANNELS, '\0', k) != NULL ? 0 : -1;
+}
+
 static int sink_file(void *user, const uint8_t *data, size_t n)
 {
     return fwrite(data, 1, n, (FILE *)user) == n ? 0 : -1;
@@ -267,24 +279,18 @@ int main(int argc, char **argv)
     if (in_path == NULL || out_path == NULL || width == 0 || height == 0) {
         return usage();
     }
-    if (k_list != NULL) { /* K or K0,K1,...: every value 0..C */
+    if (k_list != NULL) { /* K or K0,K1,...: every value 0..C, checked here; the frames read it again */
         const char *p = k_list;
-        for (;;) {
-            const char *e = parse_uint(p, 0, RC_LATENT_CHANNELS, ',', &v);
-            if (e == NULL) {
-                e = parse_uint(p, 0, RC_LATENT_CHANNELS, '\0', &v);
-            }
-            if (e == NULL) {
+        int more;
+        do {
+            more = next_channel_count(&p, &v);
+            if (more < 0) {
                 fprintf(stderr, PROG ": bad channel count list '%s': values 0..%d separated by commas\n", k_list,
                         RC_LATENT_CHANNELS);
                 return 2;
             }
             k_max = (int)v > k_max ? (int)v : k_max;
-            if (*e == '\0') {
-                break;
-            }
-            p = e + 1;
-        }
+        } while (more);
     } else {
         k_max = RC_LATENT_CHANNELS;
     }
@@ -342,12 +348,7 @@ int main(int argc, char **argv)
         unsigned long got = 0;
         int step = 0, r = RC_OK;
         if (k_next != NULL) {
-            const char *e = parse_uint(k_next, 0, RC_LATENT_CHANNELS, ',', &k);
-            if (e == NULL) {
-                parse_uint(k_next, 0, RC_LATENT_CHANNELS, '\0', &k); /* the last value repeats */
-            } else {
-                k_next = e + 1;
-            }
+            (void)next_channel_count(&k_next, &k); /* checked above; the last value repeats */
         }
         if (rc_set_channels(&enc, (int32_t)k) != RC_OK) {
             goto done;
