@@ -221,17 +221,15 @@ def _packet_symbols(pkt: FramePacket, header: StreamHeader, tables: np.ndarray |
     decoded = []
     for c, chunk in enumerate(pkt.chunks):
         try:
-            if chunk.mode == CHUNK_INTER:
+            ref_c = None
+            if chunk.mode == CHUNK_INTER:  # the reference is frame_index - 1, and it must carry channel c
                 if reference is None or reference[0] != pkt.frame_index - 1 or c >= reference[2]:
                     what = ("no decoded previous frame" if reference is None or reference[0] != pkt.frame_index - 1
                             else f"frame {reference[0]} carried only {reference[2]} channels")
                     raise BitstreamError(f"inter chunk without its reference ({what})", "E_REFERENCE")
-                if inter is None:
-                    raise BitstreamError("inter chunk but no inter tables (the model has none)", "E_CHUNK")
-                decoded.append(inter.decode(chunk.data, reference[1][:, :, c]))
-            else:
-                decoded.append(decode_channel(chunk, header.bits, lh * lw, None if tables is None else tables[c],
-                                              None if context is None else context[c], lw))
+                ref_c = reference[1][:, :, c]
+            decoded.append(decode_channel(chunk, header.bits, lh * lw, None if tables is None else tables[c],
+                                          None if context is None else context[c], lw, inter, ref_c))
         except BitstreamError as exc:
             raise exc.with_context(f"{where}frame {pkt.frame_index}, channel {c}") from None
     if reference is not None and reference[2] == pkt.k and reference[1] is not empty:

@@ -50,6 +50,23 @@ def test_hand_derived_chunk():
     assert coder.decode(b"\xff\xf0", ref).tolist() == [1, 1, 0]
 
 
+def test_decode_channel_decodes_inter_chunks_against_the_given_reference():
+    """entropy.chunk.decode_channel is the one place that turns a chunk of any mode into symbols; an inter
+    chunk needs the reference channel (E_REFERENCE without it) and the model's inter tables (E_CHUNK)."""
+    from refcodec.bitstream.container import Chunk
+    from refcodec.entropy.chunk import decode_channel
+
+    coder = InterCoder(_b1_table(), 1)
+    ref = np.array([[0, 1, 0]], np.uint8)
+    chunk = Chunk(CHUNK_INTER, b"\xff\xf0")  # test_hand_derived_chunk: (1, 1, 0)
+    assert decode_channel(chunk, 1, 3, None, None, 3, coder, ref).tolist() == [1, 1, 0]
+    for inter, reference, code in ((coder, None, "E_REFERENCE"), (None, ref, "E_CHUNK"),
+                                   (coder, np.zeros((1, 2), np.uint8), "E_CHUNK")):
+        with pytest.raises(BitstreamError) as info:
+            decode_channel(chunk, 1, 3, None, None, 3, inter, reference)
+        assert info.value.code == code
+
+
 def test_decoder_rejects_non_canonical_and_trailing_bytes():
     coder = InterCoder(_b1_table(), 1)
     ref = np.array([[0, 1, 0]], np.uint8)

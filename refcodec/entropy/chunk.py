@@ -10,9 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from refcodec.bitstream.container import Chunk
-from refcodec.bitstream.format import CHUNK_CTX_HUFFMAN, CHUNK_HUFFMAN, CHUNK_MODE_NAMES, CHUNK_RAW, raw_chunk_length
+from refcodec.bitstream.format import (CHUNK_CTX_HUFFMAN, CHUNK_HUFFMAN, CHUNK_INTER, CHUNK_MODE_NAMES, CHUNK_RAW,
+                                       raw_chunk_length)
 from refcodec.entropy.context import ContextCoder
 from refcodec.entropy.huffman import huffman_coded_bits, huffman_decode, huffman_encode
+from refcodec.entropy.inter import InterCoder
 from refcodec.entropy.raw import raw_pack, raw_unpack
 from refcodec.errors import BitstreamError
 
@@ -41,9 +43,12 @@ def encode_channel(symbols: np.ndarray, bits: int, code_lengths: np.ndarray | No
 
 
 def decode_channel(chunk: Chunk, bits: int, n: int, code_lengths: np.ndarray | None,
-                   context: ContextCoder | None = None, width: int | None = None) -> np.ndarray:
+                   context: ContextCoder | None = None, width: int | None = None, inter: InterCoder | None = None,
+                   reference: np.ndarray | None = None) -> np.ndarray:
     """Chunk -> symbols uint8 [n] in raster order (BitstreamError on any inconsistency). A context chunk
-    needs the channel's ContextCoder and the latent `width` (n = width * height)."""
+    needs the channel's ContextCoder and the latent `width` (n = width * height); an inter chunk the model's
+    InterCoder and `reference`, the same channel's symbols [h, w] in the previous frame (E_REFERENCE without
+    it: which frame that is, and whether it carried the channel, the caller decides, spec §6.7.5)."""
     if chunk.mode == CHUNK_RAW:
         return raw_unpack(chunk.data, bits, n)
     if chunk.mode == CHUNK_HUFFMAN:
@@ -65,6 +70,14 @@ def decode_channel(chunk: Chunk, bits: int, n: int, code_lengths: np.ndarray | N
             raise BitstreamError(f"context chunk needs the latent width (n = {n}, width {width})", "E_CHUNK")
         _check_min_length(chunk, n)
         return context.decode(chunk.data, n // width, width)
+    if chunk.mode == CHUNK_INTER:
+        if reference is None:
+            raise BitstreamError("inter chunk without its reference (the previous frame's channel)", "E_REFERENCE")
+        if inter is None:
+            raise BitstreamError("inter chunk but no inter tables (the model has none)", "E_CHUNK")
+        if np.asarray(reference).size != n:
+            raise BitstreamError(f"inter chunk: reference of {np.asarray(reference).size} symbols for {n}", "E_CHUNK")
+        return inter.decode(chunk.data, reference)
     raise BitstreamError(f"unknown chunk mode {chunk.mode}", "E_PACKET")
 
 

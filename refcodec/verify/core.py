@@ -32,7 +32,6 @@ import numpy as np
 from refcodec.bitstream.container import Chunk
 from refcodec.bitstream.crc import crc32, crc32_mpeg2
 from refcodec.bitstream.format import (
-    CHUNK_INTER,
     ENTROPY_NAMES,
     MAGIC,
     PACKET_SYNC_V2,
@@ -364,14 +363,10 @@ def _compare_chunks(model: EncoderModel, f: int, ref_sym: np.ndarray, pkt, gp: d
         if gp["modes"][c] == exp_chunk.mode and gp["chunks"][c] == exp_chunk.data:
             continue
         try:
-            if gp["modes"][c] == CHUNK_INTER:
-                if inter is None or prev is None or c >= prev[1]:
-                    raise BitstreamError("an inter chunk without its reference (spec section 6.7.5)", "E_REFERENCE")
-                sym = inter.decode(gp["chunks"][c], prev[0][..., c])
-            else:
-                sym = decode_channel(Chunk(gp["modes"][c], gp["chunks"][c]), bits,
-                                     ref_sym.shape[0] * ref_sym.shape[1], codes[c] if codes is not None else None,
-                                     context[c] if context is not None else None, ref_sym.shape[1])
+            sym = decode_channel(Chunk(gp["modes"][c], gp["chunks"][c]), bits,
+                                 ref_sym.shape[0] * ref_sym.shape[1], codes[c] if codes is not None else None,
+                                 context[c] if context is not None else None, ref_sym.shape[1], inter,
+                                 prev[0][..., c] if prev is not None and c < prev[1] else None)
         except BitstreamError as e:
             report.diagnoses.append(Diagnosis("entropy", f"channel {c} chunk does not decode: {e} (spec section 6)",
                                               f, "symbols"))
