@@ -87,7 +87,7 @@ def source_edge_step(images: list[np.ndarray]) -> float:
     """sum over images of d01 / sum of d12 (`_side_steps`): how much more the outermost pixel row of the
     source images differs from the next row than that row from the one after. Content cut at an arbitrary
     place gives ~1 (neighbouring rows are alike wherever the cut falls); a frame line drawn along the edge
-    gives more (Kodak at 224x224: 2.5, docs/EVAL.md). NaN for images with a side shorter than 3 pixels or
+    gives more (Kodak at 224x224: 2.25, docs/EVAL.md). NaN for images with a side shorter than 3 pixels or
     flat images (no step at all)."""
     if not images:
         raise InvalidArgumentError("source_edge_step: no images")
