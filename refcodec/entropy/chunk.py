@@ -75,8 +75,8 @@ def decode_channel(chunk: Chunk, bits: int, n: int, code_lengths: np.ndarray | N
             raise BitstreamError("inter chunk without its reference (the previous frame's channel)", "E_REFERENCE")
         if inter is None:
             raise BitstreamError("inter chunk but no inter tables (the model has none)", "E_CHUNK")
-        if np.asarray(reference).size != n:
-            raise BitstreamError(f"inter chunk: reference of {np.asarray(reference).size} symbols for {n}", "E_CHUNK")
+        if reference.size != n:
+            raise BitstreamError(f"inter chunk: reference of {reference.size} symbols for {n}", "E_CHUNK")
         return inter.decode(chunk.data, reference)
     raise BitstreamError(f"unknown chunk mode {chunk.mode}", "E_PACKET")
 

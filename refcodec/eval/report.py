@@ -8,15 +8,12 @@ import sys
 from pathlib import Path
 
 from refcodec.errors import InputFileError, RefcodecError
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:+.2f}%"
+from refcodec.eval.run import fmt_or_na, fmt_percent, fmt_share, jpeg_border_peers
 
 
 def _bd(entry: dict) -> str:
     """BD-rate with the share of the quality range that both curves cover."""
-    return f"{_pct(entry['bd_rate_percent'])} (overlap {100 * entry['overlap']:.0f}%)"
+    return f"{fmt_percent(entry['bd_rate_percent'], '+.2f')} (overlap {100 * entry['overlap']:.0f}%)"
 
 
 def _num(x: float | None, fmt: str) -> str:
@@ -48,10 +45,6 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _opt(x: float | None, fmt: str) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else format(x, fmt)
-
-
 def border_lines(result: dict) -> list[str]:
     """Squared error per ring (distance to the frame edge) / interior error, and the share of all squared
     error within 4 px of the edge, per k (refcodec.eval.borders); nothing for results without them."""
@@ -62,23 +55,17 @@ def border_lines(result: dict) -> list[str]:
                  "share of all squared error within 4 px of the edge", "",
              "| k | ring 0 | ring 1 | ring 2 | ring 3 | ring 4 | ring 5 | ring 6 | ring 7 | within 4 px |",
              "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        share = r["edge_share"]
-        lines.append(f"| {r['k']} | " + " | ".join(_opt(v, ".2f") for v in r["ring_ratio"])
-                     + f" | {_opt(None if share is None else 100 * share, '.1f')}% |")
-    from refcodec.eval.run import jpeg_border_peers
+    def row(label, b: dict) -> str:
+        rings = " | ".join(fmt_or_na(v, ".2f") for v in b["ring_ratio"])
+        return f"| {label} | {rings} | {fmt_share(b['edge_share'])} |"
 
-    for name, row in jpeg_border_peers(result).items():
-        jb, label = row["borders"], {"420": "JPEG 4:2:0", "444": "JPEG 4:4:4"}.get(name, name)
-        share = jb["edge_share"]
-        lines.append(f"| {label} q={row['quality']} ({row['bpp']:.3f} bpp) | "
-                     + " | ".join(_opt(v, ".2f") for v in jb["ring_ratio"])
-                     + f" | {_opt(None if share is None else 100 * share, '.1f')}% |")
+    lines += [row(r["k"], r) for r in rows]
+    for name, jr in jpeg_border_peers(result).items():
+        label = {"420": "JPEG 4:2:0", "444": "JPEG 4:4:4"}.get(name, name)
+        lines.append(row(f"{label} q={jr['quality']} ({jr['bpp']:.3f} bpp)", jr["borders"]))
     last = rows[-1]
-    share = last["edge_share"]
-    lines += ["", f"At k = {last['k']}: outermost ring {_opt(last['ring_ratio'][0], '.1f')}x the interior, "
-                  f"{_opt(None if share is None else 100 * share, '.1f')}% of the "
-                  "squared error within 4 px of the edge."]
+    lines += ["", f"At k = {last['k']}: outermost ring {fmt_or_na(last['ring_ratio'][0], '.1f')}x the interior, "
+                  f"{fmt_share(last['edge_share'])} of the squared error within 4 px of the edge."]
     step = result.get("source_edge_step")
     if step is not None and math.isfinite(step):
         trim = result.get("trim") or 0

@@ -228,8 +228,19 @@ def evaluate(
     }
 
 
-def _fmt(x: float | None, fmt: str) -> str:
+def fmt_or_na(x: float | None, fmt: str) -> str:
+    """x formatted, or "n/a" for a missing (None) or non-finite figure (the summary's and the report's)."""
     return "n/a" if x is None or not np.isfinite(x) else format(x, fmt)
+
+
+def fmt_percent(x: float | None, fmt: str) -> str:
+    """x (already in percent) formatted with a "%", or "n/a"."""
+    return "n/a" if x is None or not np.isfinite(x) else format(x, fmt) + "%"
+
+
+def fmt_share(share: float | None) -> str:
+    """A share in [0, 1] as a percentage with one decimal ("12.3%"), or "n/a"."""
+    return fmt_percent(None if share is None else 100 * share, ".1f")
 
 
 def json_safe(obj):
@@ -256,19 +267,18 @@ def summary_lines(result: dict) -> list[str]:
         parts = []
         for metric in ("ms_ssim_db", "psnr"):
             v = bd[metric]["bd_rate_percent"]
-            parts.append(f"{metric} {'n/a' if v is None or not np.isfinite(v) else f'{v:+.2f}%'}"
+            parts.append(f"{metric} {fmt_percent(v, '+.2f')}"
                          f" (overlap {bd[metric]['overlap']:.2f})")
         lines.append(f"BD-rate vs {name}: " + ", ".join(parts))
     if result.get("borders"):
         b = result["borders"][-1]
-        rings = " ".join("n/a" if v is None or not np.isfinite(v) else f"{v:.1f}" for v in b["ring_ratio"])
-        share = b["edge_share"]
+        rings = " ".join(fmt_or_na(v, ".1f") for v in b["ring_ratio"])
         lines.append(f"borders at k={b['k']}: ring 0..7 error / interior = {rings}; share of error within "
-                     f"{EDGE} px of the edge {'n/a' if share is None or not np.isfinite(share) else f'{100 * share:.1f}%'}")
+                     f"{EDGE} px of the edge {fmt_share(b['edge_share'])}")
     for name, row in jpeg_border_peers(result).items():
         jb = row["borders"]
-        lines.append(f"  jpeg{name} q={row['quality']} ({row['bpp']:.3f} bpp): ring 0 {_fmt(jb['ring_ratio'][0], '.1f')}x, "
-                     f"within {EDGE} px {_fmt(None if jb['edge_share'] is None else 100 * jb['edge_share'], '.1f')}%")
+        lines.append(f"  jpeg{name} q={row['quality']} ({row['bpp']:.3f} bpp): ring 0 "
+                     f"{fmt_or_na(jb['ring_ratio'][0], '.1f')}x, within {EDGE} px {fmt_share(jb['edge_share'])}")
     step = result.get("source_edge_step")
     if step is not None and np.isfinite(step):
         lines.append(f"source edge step (outermost row vs the next, ~1 without a frame line): {step:.2f}"
