@@ -197,6 +197,54 @@ def context_window(origin: int, n: int, size: int, context: int) -> int:
     return min(max(origin - context, 0), n - size - 2 * context)
 
 
+@dataclasses.dataclass(frozen=True)
+class Crop:
+    """One training sample: image index, latent crop origin (y0, x0), latent window origin (wy, wx;
+    `context_window`) and the [1, crop, crop] mask of its true frame edges (`edge_mask`)."""
+
+    image: int
+    y0: int
+    x0: int
+    wy: int
+    wx: int
+    edge: torch.Tensor
+
+
+def draw_crops(rng: np.random.Generator, latent_shapes: list[tuple[int, int]], lc: int, context: int, loss: str,
+               batch: int, crop: int, edge_ring: int = EDGE_RING) -> list[Crop]:
+    """`batch` crops of lc x lc latents: an image drawn uniformly, origins by `crop_origin`, windows by
+    `context_window` (the decoder fine-tuning's and the joint training's draw)."""
+    out = []
+    for _ in range(batch):
+        i = int(rng.integers(len(latent_shapes)))
+        h, w = latent_shapes[i]
+        y0, x0 = crop_origin(rng, h, lc, loss), crop_origin(rng, w, lc, loss)
+        wy, wx = context_window(y0, h, lc, context), context_window(x0, w, lc, context)
+        out.append(Crop(i, y0, x0, wy, wx, edge_mask(crop, y0 == 0, y0 + lc == h, x0 == 0, x0 + lc == w, edge_ring)))
+    return out
+
+
+def crop_output(x_hat: torch.Tensor, batch: list[Crop], crop: int) -> torch.Tensor:
+    """The crop x crop pixels of each decoded window that its crop covers."""
+    return torch.stack([x_hat[j, :, 8 * (c.y0 - c.wy):8 * (c.y0 - c.wy) + crop, 8 * (c.x0 - c.wx):8 * (c.x0 - c.wx) + crop]
+                        for j, c in enumerate(batch)])
+
+
+def cosine_lr(base: float, step: int, steps: int) -> float:
+    """Cosine schedule from base (step 0) to base / 20 (step `steps`)."""
+    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1))))
+
+
+def log_progress(key: str, step: int, steps: int, hist: list[float], value: float, seconds: float, **extra) -> list[float]:
+    """Append the step's loss to `hist`; every 50 steps and at the last, log their mean (JSON on stderr) and
+    return a new empty history, else `hist`."""
+    hist.append(value)
+    if step % 50 and step != steps:
+        return hist
+    log(json.dumps({key: step, "loss": round(float(np.mean(hist)), 5), **extra, "seconds": round(seconds, 1)}))
+    return []
+
+
 def finetune_decoder(dec: Decoder, model: EncoderModel, images: list[np.ndarray], latents: list[np.ndarray],
                      cfg: TrainConfig, steps: int, lr: float, out: Path, resume: bool = False, seed: int = 1,
                      ckpt_every: float = 120.0, loss: str = "msssim-l1", context: int = 0,
@@ -235,33 +283,19 @@ def finetune_decoder(dec: Decoder, model: EncoderModel, images: list[np.ndarray]
 
     while step < steps:
         for g in opt.param_groups:
-            g["lr"] = lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / max(steps, 1))))
-        xs, ys, offsets, edges = [], [], [], []
-        for _ in range(cfg.batch):
-            i = int(rng.integers(len(ims)))
-            h, w = deq[i].shape[1:]
-            y0, x0 = crop_origin(rng, h, lc, loss), crop_origin(rng, w, lc, loss)
-            wy, wx = context_window(y0, h, lc, context), context_window(x0, w, lc, context)
-            ys.append(deq[i][:, wy:wy + lc + 2 * context, wx:wx + lc + 2 * context])
-            offsets.append((8 * (y0 - wy), 8 * (x0 - wx)))
-            xs.append(ims[i][:, 8 * y0:8 * (y0 + lc), 8 * x0:8 * (x0 + lc)])
-            edges.append(edge_mask(cfg.crop, y0 == 0, y0 + lc == h, x0 == 0, x0 + lc == w, edge_ring))
-        x = torch.stack(xs).float() / 255.0
-        y = torch.stack(ys) * tail_drop_mask(len(xs), generator=gen)
-        x_hat = dec(y)
-        if context:
-            x_hat = torch.stack([x_hat[j, :, oy:oy + cfg.crop, ox:ox + cfg.crop] for j, (oy, ox) in enumerate(offsets)])
-        value = finetune_loss(x_hat, x, cfg, loss, torch.stack(edges), edge_extra)
+            g["lr"] = cosine_lr(lr, step, steps)
+        batch = draw_crops(rng, [d.shape[1:] for d in deq], lc, context, loss, cfg.batch, cfg.crop, edge_ring)
+        x = torch.stack([ims[c.image][:, 8 * c.y0:8 * (c.y0 + lc), 8 * c.x0:8 * (c.x0 + lc)] for c in batch]).float() / 255.0
+        n = lc + 2 * context
+        y = torch.stack([deq[c.image][:, c.wy:c.wy + n, c.wx:c.wx + n] for c in batch])
+        x_hat = crop_output(dec(y * tail_drop_mask(len(batch), generator=gen)), batch, cfg.crop)
+        value = finetune_loss(x_hat, x, cfg, loss, torch.stack([c.edge for c in batch]), edge_extra)
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
         step += 1
         seconds = start_seconds + time.time() - t0
-        hist.append(float(value.detach()))
-        if step % 50 == 0 or step == steps:
-            log(json.dumps({"finetune_step": step, "loss": round(float(np.mean(hist)), 5),
-                            "seconds": round(seconds, 1)}))
-            hist = []
+        hist = log_progress("finetune_step", step, steps, hist, float(value.detach()), seconds)
         if time.time() - last > ckpt_every:
             save_checkpoint(ck_path, state())
             last = time.time()

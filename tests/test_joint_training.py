@@ -1,0 +1,108 @@
+"""Joint encoder + decoder fine-tuning (refcodec.training.joint, issue 13): the float twin of an INT8 model, the
+straight-through latent path, and the whole command on the tiny config."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from refcodec.decoder.weights import find_bundled, read_decoder_weights  # noqa: E402
+from refcodec.model.encoder import run_encoder  # noqa: E402
+from refcodec.model.modelfile import load_model  # noqa: E402
+from refcodec.model.random_model import make_random_model  # noqa: E402
+from refcodec.model.registry import default_model  # noqa: E402
+from refcodec.training.calibrate import dequantize_latent  # noqa: E402
+from refcodec.training.joint import float_encoder, main, quantize_ste, used_levels  # noqa: E402
+
+from datasets import needs_train
+
+
+def _photo_like(h: int, w: int, seed: int = 0) -> np.ndarray:
+    """Smooth gradients + noise + a sharp edge: exercises every layer's range, saturation included."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([255 * xx / w, 255 * yy / h, 128 + 100 * np.sin(xx / 5.0)], -1)
+    base[h // 3:, : w // 2] = 250
+    return np.clip(base + rng.normal(0, 20, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("which", ["bundled", "random"])
+def test_float_twin_tracks_the_int8_encoder(which):
+    model = default_model() if which == "bundled" else make_random_model(0)
+    im = _photo_like(48, 64)
+    ref = run_encoder(model, im)["latent"][0].astype(np.int64)
+    with torch.no_grad():
+        pre = float_encoder(model)(torch.from_numpy(im.transpose(2, 0, 1).copy()).float()[None] / 255.0)
+    last = model.layers[-1]
+    twin = (torch.round(pre / float(last.output_scale)) + last.output_zero_point).clamp(-128, 127)
+    twin = twin[0].permute(1, 2, 0).numpy().astype(np.int64)
+    assert twin.shape == ref.shape
+    # INT8 rounds at every layer, the twin does not: a few int8 steps apart, never more (a wrong weight layout,
+    # bias scale or a missing saturation of the ReLU layers gives tens of steps)
+    assert np.abs(twin - ref).max() <= 4
+    assert np.mean(twin == ref) > 0.3
+
+
+def test_relu_layers_saturate_where_int8_does():
+    model = default_model()
+    enc = float_encoder(model)
+    for layer, r in zip(model.layers, enc.ranges):
+        assert r == pytest.approx((127 - layer.output_zero_point) * layer.output_scale)
+    with torch.no_grad():
+        outs = enc(torch.ones(1, 3, 32, 32) * 4.0, return_all=True)  # far outside [0, 1]: saturates
+    for out, act, r in zip(outs, enc.activations, enc.ranges):
+        if act == "relu":
+            assert float(out.max()) <= r + 1e-6 and float(out.min()) >= 0.0
+
+
+def test_quantize_ste_forward_is_the_real_latent_path_and_backward_the_clamp():
+    model = default_model()
+    rng = np.random.default_rng(1)
+    pre = torch.from_numpy(rng.uniform(-1.4, 1.4, (2, 12, 3, 5)).astype(np.float32)).requires_grad_(True)
+    y = quantize_ste(pre, model, 1.0)
+    s = float(model.layers[-1].output_scale)
+    q = np.clip(np.round(pre.detach().numpy() / s), -128, 127).astype(np.int8).transpose(0, 2, 3, 1)
+    want = dequantize_latent(model, model.latent_quantizer.quantize(q)).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(y.detach().numpy(), want, rtol=0, atol=1e-6)
+    y.sum().backward()
+    inside = (pre.detach().abs() < 1.0).numpy()
+    np.testing.assert_array_equal(pre.grad.numpy(), inside.astype(np.float32))
+
+
+def test_used_levels_reads_the_fitted_level_count():
+    model = default_model()
+    assert used_levels(model) == 12  # the bundled quantizer: 12 of the 16 levels of b = 4 (docs/TRAINING.md)
+    assert used_levels(make_random_model(0)) == make_random_model(0).latent_quantizer.levels
+
+
+@needs_train
+def test_joint_command_writes_a_loadable_pair_and_resumes(tmp_path, capsys):
+    out, assets = tmp_path / "run", tmp_path / "assets"
+    args = ["--config", "tiny", "--images", "2", "--out", str(out), "--assets", str(assets), "--threads", "1"]
+    assert main(["--steps", "2", *args]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["joint"]["steps"] == 2 and (out / "joint.pt").exists()
+    assert main(["--steps", "3", "--resume", *args]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["joint"]["steps"] == 3
+    model = load_model(res["encoder"])  # validates layers, quantizer and tables
+    old = default_model()
+    assert res["old_model_id"] == old.model_id and model.model_id != old.model_id
+    assert used_levels(model) == 12 and model.latent_quantizer.bits == old.latent_quantizer.bits
+    runs = model.meta["training"]["joint_runs"]
+    assert runs[-1]["steps"] == 3 and runs[-1]["from"] == old.model_id
+    _, meta = read_decoder_weights(find_bundled(assets))
+    assert meta["encoder_model_id"] == model.model_id
+    assert sorted(p.name for p in assets.iterdir()) == sorted([f"encoder-{model.model_id[:8]}.npz",
+                                                               find_bundled(assets).name])
+
+
+@pytest.mark.parametrize("bad", [["--steps", "0"], ["--steps", "1", "--edge-weight", "0.5"]])
+def test_joint_command_refuses_bad_numbers(tmp_path, bad):
+    with pytest.raises(SystemExit, match="must be >= 1"):
+        main([*bad, "--out", str(tmp_path / "r"), "--assets", str(tmp_path / "a")])
+    assert not (tmp_path / "r").exists() and not (tmp_path / "a").exists()
