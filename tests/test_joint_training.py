@@ -106,3 +106,28 @@ def test_joint_command_refuses_bad_numbers(tmp_path, bad):
     with pytest.raises(SystemExit, match="must be >= 1"):
         main([*bad, "--out", str(tmp_path / "r"), "--assets", str(tmp_path / "a")])
     assert not (tmp_path / "r").exists() and not (tmp_path / "a").exists()
+
+
+def test_rate_proxy_is_the_code_length_at_each_symbol_and_interpolates_between():
+    from refcodec.training.joint import rate_proxy
+
+    model = default_model()
+    lq, lengths = model.latent_quantizer, model.entropy.code_lengths.astype(np.float64)
+    s_lat = float(model.layers[-1].output_scale)
+
+    def proxy_at(position: float) -> tuple[float, torch.Tensor]:
+        q = lq.lo.astype(np.float64) + position * 65536.0 / lq.mult.astype(np.float64)  # per channel
+        pre = torch.from_numpy((q * s_lat).astype(np.float32)).view(1, -1, 1, 1).requires_grad_(True)
+        r = rate_proxy(pre, model)
+        r.backward()
+        return float(r.detach()), pre.grad.view(-1).numpy(), q
+
+    for s in range(used_levels(model)):
+        bits, _, q = proxy_at(s)
+        # the proxy's symbol position agrees with the normative quantizer at the nearest int8 value
+        assert np.all(lq.quantize(np.clip(np.round(q), -128, 127).astype(np.int8)[None]) == s)
+        assert bits == pytest.approx(lengths[:, s].mean(), abs=1e-3)
+    bits, grad, _ = proxy_at(4.5)  # halfway between symbols 4 and 5: the mean of their lengths
+    assert bits == pytest.approx(((lengths[:, 4] + lengths[:, 5]) / 2).mean(), abs=1e-3)
+    # the gradient follows the slope of the table: towards the shorter code
+    assert np.all(np.sign(grad) == np.sign(lengths[:, 5] - lengths[:, 4]))

@@ -92,11 +92,32 @@ def quantize_ste(pre: torch.Tensor, model: EncoderModel, bound: float) -> torch.
     return lat + (deq - lat).detach()
 
 
+def rate_proxy(pre: torch.Tensor, model: EncoderModel) -> torch.Tensor:
+    """Mean bits per latent symbol under the model's plain Huffman code lengths (spec §6.5), as a differentiable
+    function of the pre-latent [N, C, h, w]: the symbol position u = (pre / s - lo) * mult / 2^16 (the latent
+    quantizer before its rounding), clamped to the used levels, and the code length linearly interpolated between
+    the two symbols around u. The tables stay fixed: the encoder pays for moving latents to rarer symbols."""
+    lq = model.latent_quantizer
+    lengths = torch.from_numpy(model.entropy.code_lengths.astype(np.float32))  # [C, 2^b]
+    c = lengths.shape[0]
+    lo = torch.from_numpy(lq.lo.astype(np.float32)).view(1, c, 1, 1)
+    mult = torch.from_numpy(lq.mult.astype(np.float32)).view(1, c, 1, 1)
+    u = ((pre / float(model.layers[-1].output_scale) - lo) * mult / 65536.0).clamp(0, used_levels(model) - 1)
+    i0 = u.detach().floor().clamp(max=used_levels(model) - 2).long()
+    t = u - i0
+    per_channel = lengths.view(1, c, -1, 1).expand(pre.shape[0], c, lengths.shape[1], pre.shape[2] * pre.shape[3])
+    flat = i0.view(pre.shape[0], c, 1, -1)
+    l0 = per_channel.gather(2, flat).view_as(pre)
+    l1 = per_channel.gather(2, flat + 1).view_as(pre)
+    return (l0 + t * (l1 - l0)).mean()
+
+
 def joint_train(enc: Encoder, dec: Decoder, model: EncoderModel, images: list[np.ndarray], cfg: TrainConfig,
                 steps: int, lr: float, encoder_lr: float, out: Path, resume: bool = False, seed: int = 3,
                 ckpt_every: float = 120.0, context: int = 2, edge_ring: int = EDGE_RING,
-                edge_extra: float = DEFAULT_EDGE_WEIGHT - 1) -> dict:
-    """Train encoder and decoder together for `steps` total steps (module docstring). Returns steps and seconds."""
+                edge_extra: float = DEFAULT_EDGE_WEIGHT - 1, rate_weight: float = 0.0) -> dict:
+    """Train encoder and decoder together for `steps` total steps (module docstring); rate_weight > 0 adds
+    rate_weight * `rate_proxy` (bits per symbol). Returns steps and seconds."""
     if context < 0:
         raise InvalidArgumentError(f"context {context} must be >= 0")
     torch.set_num_threads(cfg.threads)
@@ -141,13 +162,15 @@ def joint_train(enc: Encoder, dec: Decoder, model: EncoderModel, images: list[np
         excess = F.relu(pre.abs() - cfg.latent_bound).pow(2).mean()
         edges = torch.stack([c.edge for c in batch])
         value = finetune_loss(x_hat, x, cfg, "border-edge", edges, edge_extra) + cfg.bound_penalty * excess
+        bits = rate_proxy(pre, model) if rate_weight else torch.zeros(())
+        value = value + rate_weight * bits
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
         step += 1
         seconds = start_seconds + time.time() - t0
         hist = log_progress("joint_step", step, steps, hist, float(value.detach()), seconds,
-                            excess=round(float(excess.detach()), 6))
+                            excess=round(float(excess.detach()), 6), bits=round(float(bits.detach()), 4))
         if time.time() - last > ckpt_every:
             save_checkpoint(ck_path, state())
             last = time.time()
@@ -187,6 +210,8 @@ def main(argv=None) -> int:
     ap.add_argument("--edge-ring", type=int, default=EDGE_RING)
     ap.add_argument("--edge-weight", type=float, default=DEFAULT_EDGE_WEIGHT)
     ap.add_argument("--context", type=int, default=2)
+    ap.add_argument("--rate-weight", type=float, default=0.0,
+                    help="weight of the rate proxy (bits per symbol under the model's plain tables; 0: none)")
     ap.add_argument("--images", type=int, default=None, help="use the first N training images (default all)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--assets", type=Path, required=True, help="where to write the new encoder + decoder pair")
@@ -203,11 +228,11 @@ def main(argv=None) -> int:
     log(f"{len(images)} prepared training images")
     enc = float_encoder(old)
     run = joint_train(enc, dec, old, images, cfg, a.steps, a.lr, a.encoder_lr, a.out, a.resume,
-                      context=a.context, edge_ring=a.edge_ring, edge_extra=a.edge_weight - 1)
+                      context=a.context, edge_ring=a.edge_ring, edge_extra=a.edge_weight - 1, rate_weight=a.rate_weight)
     training = dict(old.meta.get("training", {}))
     training["joint_runs"] = training.get("joint_runs", []) + [
         {"steps": run["steps"], "lr": a.lr, "encoder_lr": a.encoder_lr, "edge_ring": a.edge_ring,
-         "edge_weight": a.edge_weight, "context": a.context, "cpu_seconds": run["seconds"], "from": old.model_id}]
+         "edge_weight": a.edge_weight, "context": a.context, "rate_weight": a.rate_weight, "cpu_seconds": run["seconds"], "from": old.model_id}]
     training["latent_levels"] = used_levels(old)
     model = requantize(enc, old, cfg, images, dict(old.meta, training=training))
     enc_path, dec_path = export_assets(model, dec, a.assets)
