@@ -131,3 +131,26 @@ def test_rate_proxy_is_the_code_length_at_each_symbol_and_interpolates_between()
     assert bits == pytest.approx(((lengths[:, 4] + lengths[:, 5]) / 2).mean(), abs=1e-3)
     # the gradient follows the slope of the table: towards the shorter code
     assert np.all(np.sign(grad) == np.sign(lengths[:, 5] - lengths[:, 4]))
+
+
+def test_rate_proxy_counts_only_the_kept_channels_when_given_the_tail_drop_mask():
+    from refcodec.training.joint import rate_proxy
+    from refcodec.training.train import tail_drop_mask
+
+    model = default_model()
+    lq, lengths = model.latent_quantizer, model.entropy.code_lengths.astype(np.float64)
+    c = lengths.shape[0]
+    s = 3  # every channel at symbol 3 (its int8 value inside the symbol's cell)
+    q = lq.lo.astype(np.float64) + s * 65536.0 / lq.mult.astype(np.float64)
+    one = torch.from_numpy((q * float(model.layers[-1].output_scale)).astype(np.float32)).view(1, c, 1, 1)
+    pre = one.expand(2, c, 2, 2).clone().requires_grad_(True)
+    kept = torch.cat([tail_drop_mask(1, k=5), tail_drop_mask(1, k=c)])  # sample 0 sends 5 channels, sample 1 all
+    r = rate_proxy(pre, model, kept)
+    r.backward()
+    # the stream's bits: channels 0..4 of sample 0 and all of sample 1, over all 2 * c symbols per position
+    assert float(r.detach()) == pytest.approx((lengths[:5, s].sum() + lengths[:, s].sum()) / (2 * c), abs=1e-3)
+    assert float(rate_proxy(pre, model, torch.ones(2, c, 1, 1)).detach()) == pytest.approx(lengths[:, s].mean(), abs=1e-3)
+    g = pre.grad.abs().sum(dim=(2, 3))
+    assert torch.all(g[0, 5:] == 0)  # dropped channels pay nothing
+    assert torch.equal(g[0, :5], g[1, :5])  # a kept channel pays as in a sample that keeps all
+    assert torch.any(g[1, 5:] > 0)

@@ -1,7 +1,8 @@
 """Joint fine-tuning of the encoder and the decoder of an exported model (issue 13: the encoder learns the border).
 
     python -m refcodec.training.joint --steps N --out runs/NAME [--from refcodec/assets] [--assets runs/NAME/assets]
-        [--lr 1e-4] [--encoder-lr 1e-4] [--edge-ring 2] [--edge-weight 33] [--context 2] [--threads T] [--resume]
+        [--lr 1e-4] [--encoder-lr 1e-4] [--edge-ring 2] [--edge-weight 33] [--context 2] [--rate-weight W]
+        [--rate-channels kept|all] [--threads T] [--resume]
 
 The stage-1 float checkpoint is not kept, so the float encoder starts from the INT8 model itself
 (`float_encoder`: w = w_q s_w, b = b_q s_in s_w, the real values the INT8 kernels compute with). Per step, as
@@ -41,6 +42,7 @@ from refcodec.training.pipeline import (ASSETS_DIR, EDGE_RING, cosine_lr, crop_o
 from refcodec.training.train import load_checkpoint, save_checkpoint, tail_drop_mask
 
 DEFAULT_EDGE_WEIGHT = 33.0  # the weight of the bundled decoder's last run (docs/TRAINING.md, third pass)
+RATE_CHANNELS = ("kept", "all")
 
 
 class ClampedEncoder(Encoder):
@@ -92,11 +94,15 @@ def quantize_ste(pre: torch.Tensor, model: EncoderModel, bound: float) -> torch.
     return lat + (deq - lat).detach()
 
 
-def rate_proxy(pre: torch.Tensor, model: EncoderModel) -> torch.Tensor:
+def rate_proxy(pre: torch.Tensor, model: EncoderModel, kept: torch.Tensor | None = None) -> torch.Tensor:
     """Mean bits per latent symbol under the model's plain Huffman code lengths (spec §6.5), as a differentiable
     function of the pre-latent [N, C, h, w]: the symbol position u = (pre / s - lo) * mult / 2^16 (the latent
     quantizer before its rounding), clamped to the used levels, and the code length linearly interpolated between
-    the two symbols around u. The tables stay fixed: the encoder pays for moving latents to rarer symbols."""
+    the two symbols around u. The tables stay fixed: the encoder pays for moving latents to rarer symbols.
+
+    kept [N, C, 1, 1] (the tail-drop mask): only the kept channels' bits count, divided by all N*C*h*w symbols,
+    as the stream of sample i sends its first k_i channels only; without it every channel pays at every step,
+    while a late channel's quality counts only when k reaches it (docs/TRAINING.md, fourth pass: run J3)."""
     lq = model.latent_quantizer
     lengths = torch.from_numpy(model.entropy.code_lengths.astype(np.float32))  # [C, 2^b]
     c = lengths.shape[0]
@@ -109,15 +115,20 @@ def rate_proxy(pre: torch.Tensor, model: EncoderModel) -> torch.Tensor:
     flat = i0.view(pre.shape[0], c, 1, -1)
     l0 = per_channel.gather(2, flat).view_as(pre)
     l1 = per_channel.gather(2, flat + 1).view_as(pre)
-    return (l0 + t * (l1 - l0)).mean()
+    bits = l0 + t * (l1 - l0)
+    return bits.mean() if kept is None else (bits * kept).mean()
 
 
 def joint_train(enc: Encoder, dec: Decoder, model: EncoderModel, images: list[np.ndarray], cfg: TrainConfig,
                 steps: int, lr: float, encoder_lr: float, out: Path, resume: bool = False, seed: int = 3,
                 ckpt_every: float = 120.0, context: int = 2, edge_ring: int = EDGE_RING,
-                edge_extra: float = DEFAULT_EDGE_WEIGHT - 1, rate_weight: float = 0.0) -> dict:
+                edge_extra: float = DEFAULT_EDGE_WEIGHT - 1, rate_weight: float = 0.0,
+                rate_channels: str = "kept") -> dict:
     """Train encoder and decoder together for `steps` total steps (module docstring); rate_weight > 0 adds
-    rate_weight * `rate_proxy` (bits per symbol). Returns steps and seconds."""
+    rate_weight * `rate_proxy` (bits per symbol) of the channels the tail-drop mask keeps (rate_channels "kept")
+    or of all channels ("all"). Returns steps and seconds."""
+    if rate_channels not in RATE_CHANNELS:
+        raise InvalidArgumentError(f"rate_channels {rate_channels!r}, expected one of {RATE_CHANNELS}")
     if context < 0:
         raise InvalidArgumentError(f"context {context} must be >= 0")
     torch.set_num_threads(cfg.threads)
@@ -157,12 +168,13 @@ def joint_train(enc: Encoder, dec: Decoder, model: EncoderModel, images: list[np
         x = torch.stack([ims[c.image][:, 8 * c.y0:8 * (c.y0 + lc), 8 * c.x0:8 * (c.x0 + lc)] for c in batch]).float() / 255.0
         n = 8 * (lc + 2 * context)
         pre = enc(torch.stack([ims[c.image][:, 8 * c.wy:8 * c.wy + n, 8 * c.wx:8 * c.wx + n] for c in batch]).float() / 255.0)
-        y = quantize_ste(pre, model, cfg.latent_bound) * tail_drop_mask(len(batch), generator=gen)
+        kept = tail_drop_mask(len(batch), generator=gen)
+        y = quantize_ste(pre, model, cfg.latent_bound) * kept
         x_hat = crop_output(dec(y), batch, cfg.crop)
         excess = F.relu(pre.abs() - cfg.latent_bound).pow(2).mean()
         edges = torch.stack([c.edge for c in batch])
         value = finetune_loss(x_hat, x, cfg, "border-edge", edges, edge_extra) + cfg.bound_penalty * excess
-        bits = rate_proxy(pre, model) if rate_weight else torch.zeros(())
+        bits = rate_proxy(pre, model, kept if rate_channels == "kept" else None) if rate_weight else torch.zeros(())
         value = value + rate_weight * bits
         opt.zero_grad(set_to_none=True)
         value.backward()
@@ -201,21 +213,28 @@ def requantize(enc: Encoder, old: EncoderModel, cfg: TrainConfig, images: list[n
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--from", dest="source", type=Path, default=ASSETS_DIR)
-    ap.add_argument("--config", default="cpu")
+    ap.add_argument("--from", dest="source", type=Path, default=ASSETS_DIR,
+                    help="folder with the exported encoder-*.npz + decoder-*.npz to start from (default: the bundled pair)")
+    ap.add_argument("--config", default="cpu", help="training config: crop size, batch, threads (cpu or tiny)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the config's)")
     ap.add_argument("--steps", type=int, required=True, help="total steps (including resumed ones)")
     ap.add_argument("--lr", type=float, default=1e-4, help="decoder learning rate (cosine to lr/20)")
     ap.add_argument("--encoder-lr", type=float, default=1e-4, help="encoder learning rate (cosine to lr/20)")
-    ap.add_argument("--edge-ring", type=int, default=EDGE_RING)
-    ap.add_argument("--edge-weight", type=float, default=DEFAULT_EDGE_WEIGHT)
-    ap.add_argument("--context", type=int, default=2)
+    ap.add_argument("--edge-ring", type=int, default=EDGE_RING,
+                    help=f"width in pixels of the weighted ring along true frame edges (default {EDGE_RING})")
+    ap.add_argument("--edge-weight", type=float, default=DEFAULT_EDGE_WEIGHT,
+                    help=f"L1 weight of the ring's pixels, >= 1 (default {DEFAULT_EDGE_WEIGHT:g})")
+    ap.add_argument("--context", type=int, default=2,
+                    help="latent pixels of context around each crop, outside the loss (default 2)")
     ap.add_argument("--rate-weight", type=float, default=0.0,
                     help="weight of the rate proxy (bits per symbol under the model's plain tables; 0: none)")
+    ap.add_argument("--rate-channels", choices=RATE_CHANNELS, default="kept",
+                    help="kept: the rate of the channels the tail-drop mask keeps, as the stream sends them "
+                         "(default); all: every channel at every step (runs J2b, J3)")
     ap.add_argument("--images", type=int, default=None, help="use the first N training images (default all)")
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True, help="run folder: checkpoint joint.pt and the log")
     ap.add_argument("--assets", type=Path, required=True, help="where to write the new encoder + decoder pair")
-    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT/joint.pt up to --steps")
     a = ap.parse_args(argv)
     if a.steps < 1 or a.edge_ring < 1 or a.edge_weight < 1:
         raise SystemExit(f"--steps {a.steps}, --edge-ring {a.edge_ring} and --edge-weight {a.edge_weight:g} "
@@ -228,11 +247,13 @@ def main(argv=None) -> int:
     log(f"{len(images)} prepared training images")
     enc = float_encoder(old)
     run = joint_train(enc, dec, old, images, cfg, a.steps, a.lr, a.encoder_lr, a.out, a.resume,
-                      context=a.context, edge_ring=a.edge_ring, edge_extra=a.edge_weight - 1, rate_weight=a.rate_weight)
+                      context=a.context, edge_ring=a.edge_ring, edge_extra=a.edge_weight - 1, rate_weight=a.rate_weight,
+                      rate_channels=a.rate_channels)
     training = dict(old.meta.get("training", {}))
     training["joint_runs"] = training.get("joint_runs", []) + [
         {"steps": run["steps"], "lr": a.lr, "encoder_lr": a.encoder_lr, "edge_ring": a.edge_ring,
-         "edge_weight": a.edge_weight, "context": a.context, "rate_weight": a.rate_weight, "cpu_seconds": run["seconds"], "from": old.model_id}]
+         "edge_weight": a.edge_weight, "context": a.context, "rate_weight": a.rate_weight,
+         "rate_channels": a.rate_channels, "cpu_seconds": run["seconds"], "from": old.model_id}]
     training["latent_levels"] = used_levels(old)
     model = requantize(enc, old, cfg, images, dict(old.meta, training=training))
     enc_path, dec_path = export_assets(model, dec, a.assets)
