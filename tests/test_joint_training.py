@@ -108,16 +108,23 @@ def test_joint_command_refuses_bad_numbers(tmp_path, bad):
     assert not (tmp_path / "r").exists() and not (tmp_path / "a").exists()
 
 
+def _latent_at(model, position: float) -> tuple[np.ndarray, torch.Tensor]:
+    """The int8-domain latent q [C] of every channel at the latent quantizer's symbol position `position`
+    (lo + position * 2^16 / mult), and the pre-latent [1, C, 1, 1] the float encoder would give for it."""
+    lq = model.latent_quantizer
+    q = lq.lo.astype(np.float64) + position * 65536.0 / lq.mult.astype(np.float64)
+    return q, torch.from_numpy((q * float(model.layers[-1].output_scale)).astype(np.float32)).view(1, -1, 1, 1)
+
+
 def test_rate_proxy_is_the_code_length_at_each_symbol_and_interpolates_between():
     from refcodec.training.joint import rate_proxy
 
     model = default_model()
     lq, lengths = model.latent_quantizer, model.entropy.code_lengths.astype(np.float64)
-    s_lat = float(model.layers[-1].output_scale)
 
     def proxy_at(position: float) -> tuple[float, torch.Tensor]:
-        q = lq.lo.astype(np.float64) + position * 65536.0 / lq.mult.astype(np.float64)  # per channel
-        pre = torch.from_numpy((q * s_lat).astype(np.float32)).view(1, -1, 1, 1).requires_grad_(True)
+        q, pre = _latent_at(model, position)
+        pre.requires_grad_(True)
         r = rate_proxy(pre, model)
         r.backward()
         return float(r.detach()), pre.grad.view(-1).numpy(), q
@@ -138,12 +145,10 @@ def test_rate_proxy_counts_only_the_kept_channels_when_given_the_tail_drop_mask(
     from refcodec.training.train import tail_drop_mask
 
     model = default_model()
-    lq, lengths = model.latent_quantizer, model.entropy.code_lengths.astype(np.float64)
+    lengths = model.entropy.code_lengths.astype(np.float64)
     c = lengths.shape[0]
-    s = 3  # every channel at symbol 3 (its int8 value inside the symbol's cell)
-    q = lq.lo.astype(np.float64) + s * 65536.0 / lq.mult.astype(np.float64)
-    one = torch.from_numpy((q * float(model.layers[-1].output_scale)).astype(np.float32)).view(1, c, 1, 1)
-    pre = one.expand(2, c, 2, 2).clone().requires_grad_(True)
+    s = 3  # every channel at symbol 3
+    pre = _latent_at(model, s)[1].expand(2, c, 2, 2).clone().requires_grad_(True)
     kept = torch.cat([tail_drop_mask(1, k=5), tail_drop_mask(1, k=c)])  # sample 0 sends 5 channels, sample 1 all
     r = rate_proxy(pre, model, kept)
     r.backward()
