@@ -2,7 +2,7 @@
 
     python -m refcodec.training.joint --steps N --out runs/NAME [--from refcodec/assets] [--assets runs/NAME/assets]
         [--lr 1e-4] [--encoder-lr 1e-4] [--edge-ring 2] [--edge-weight 33] [--context 2] [--rate-weight W]
-        [--rate-channels kept|all] [--threads T] [--resume]
+        [--rate-channels kept|all] [--anchor-weight A] [--anchor-margin M] [--threads T] [--resume]
 
 The stage-1 float checkpoint is not kept, so the float encoder starts from the INT8 model itself
 (`float_encoder`: w = w_q s_w, b = b_q s_in s_w, the real values the INT8 kernels compute with). Per step, as
@@ -13,6 +13,13 @@ at the true frame edge where the window has one), and the decoder's input is the
 (`quantize_ste`: int8 latent, latent quantizer symbol, recon value) with a straight-through gradient. Loss +
 the stage-1 range penalty on the pre-clamp latent. Adam, cosine LR from lr to lr/20 for both parts.
 
+--anchor-weight A > 0 adds A * `anchor_drift`: the mean squared move, in latent-quantizer symbols, of the
+latents at least M latent pixels from the window's sides away from those of the starting encoder (frozen copy).
+The encoder's SAME padding reaches the two outer latent rows and columns only (latent i sees input pixels
+8i - 10 .. 8i + 20: conv 7 s2, 5 s4, 3 s1, TFLite SAME), so M = 2 leaves free the latents that see the frame edge and holds
+the rest where they were: runs J1-J4 moved every latent by ~0.6 symbols RMS, interior as much as border, which
+cost rate or the k = 12 ceiling (docs/TRAINING.md, fourth pass).
+
 Export: PTQ of the trained encoder (refcodec.training.ptq, calibrated as `pipeline export`), the latent
 quantizer refitted on the model's bits and levels, plain + context tables refitted; the inter table is not
 (run `python -m refcodec.training.fit_inter --assets DIR` after). Then usually `pipeline finetune` of the
@@ -22,6 +29,7 @@ decoder alone on the exported INT8 latents. Checkpoint: OUT/joint.pt (resumable;
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import signal
@@ -42,6 +50,7 @@ from refcodec.training.pipeline import (ASSETS_DIR, EDGE_RING, cosine_lr, crop_o
 from refcodec.training.train import load_checkpoint, save_checkpoint, tail_drop_mask
 
 DEFAULT_EDGE_WEIGHT = 33.0  # the weight of the bundled decoder's last run (docs/TRAINING.md, third pass)
+ANCHOR_MARGIN = 2  # latent pixels from a side that the encoder's SAME padding reaches (module docstring)
 RATE_CHANNELS = ("kept", "all")
 
 
@@ -94,9 +103,26 @@ def quantize_ste(pre: torch.Tensor, model: EncoderModel, bound: float) -> torch.
     return lat + (deq - lat).detach()
 
 
+def symbols_per_unit(model: EncoderModel) -> torch.Tensor:
+    """[1, C, 1, 1]: latent-quantizer symbols per unit of the float pre-latent, mult / (2^16 s) (the quantizer's
+    symbol = ((q - lo) * mult + 2^15) >> 16 of the int8 latent q = pre / s + zp; spec §5)."""
+    mult = model.latent_quantizer.mult.astype(np.float64)
+    return torch.from_numpy((mult / (65536.0 * float(model.layers[-1].output_scale))).astype(np.float32)).view(1, -1, 1, 1)
+
+
+def anchor_drift(pre: torch.Tensor, ref: torch.Tensor, model: EncoderModel, margin: int = ANCHOR_MARGIN) -> torch.Tensor:
+    """Mean squared difference in latent-quantizer symbols between the pre-latents pre and ref [N, C, h, w] over
+    the positions at least `margin` pixels from every side of the window (all positions when margin is 0)."""
+    if margin < 0 or 2 * margin >= min(pre.shape[2], pre.shape[3]):
+        raise InvalidArgumentError(f"anchor margin {margin} leaves no latent of a {pre.shape[2]}x{pre.shape[3]} window")
+    h, w = pre.shape[2], pre.shape[3]
+    du = (pre - ref)[:, :, margin:h - margin, margin:w - margin] * symbols_per_unit(model)
+    return du.pow(2).mean()
+
+
 def rate_proxy(pre: torch.Tensor, model: EncoderModel, kept: torch.Tensor | None = None) -> torch.Tensor:
     """Mean bits per latent symbol under the model's plain Huffman code lengths (spec §6.5), as a differentiable
-    function of the pre-latent [N, C, h, w]: the symbol position u = (pre / s - lo) * mult / 2^16 (the latent
+    function of the pre-latent [N, C, h, w]: the symbol position u = (pre / s + zp - lo) * mult / 2^16 (the latent
     quantizer before its rounding), clamped to the used levels, and the code length linearly interpolated between
     the two symbols around u. The tables stay fixed: the encoder pays for moving latents to rarer symbols.
 
@@ -106,9 +132,10 @@ def rate_proxy(pre: torch.Tensor, model: EncoderModel, kept: torch.Tensor | None
     lq = model.latent_quantizer
     lengths = torch.from_numpy(model.entropy.code_lengths.astype(np.float32))  # [C, 2^b]
     c = lengths.shape[0]
-    lo = torch.from_numpy(lq.lo.astype(np.float32)).view(1, c, 1, 1)
-    mult = torch.from_numpy(lq.mult.astype(np.float32)).view(1, c, 1, 1)
-    u = ((pre / float(model.layers[-1].output_scale) - lo) * mult / 65536.0).clamp(0, used_levels(model) - 1)
+    last = model.layers[-1]  # symbol 0 at the int8 latent lo, i.e. at the pre-latent (lo - zero point) * s
+    lo = torch.from_numpy((lq.lo.astype(np.float64) - last.output_zero_point).astype(np.float32)).view(1, c, 1, 1)
+    lo = lo * float(last.output_scale)
+    u = ((pre - lo) * symbols_per_unit(model)).clamp(0, used_levels(model) - 1)
     i0 = u.detach().floor().clamp(max=used_levels(model) - 2).long()
     t = u - i0
     per_channel = lengths.view(1, c, -1, 1).expand(pre.shape[0], c, lengths.shape[1], pre.shape[2] * pre.shape[3])
@@ -123,15 +150,19 @@ def joint_train(enc: Encoder, dec: Decoder, model: EncoderModel, images: list[np
                 steps: int, lr: float, encoder_lr: float, out: Path, resume: bool = False, seed: int = 3,
                 ckpt_every: float = 120.0, context: int = 2, edge_ring: int = EDGE_RING,
                 edge_extra: float = DEFAULT_EDGE_WEIGHT - 1, rate_weight: float = 0.0,
-                rate_channels: str = "kept") -> dict:
+                rate_channels: str = "kept", anchor_weight: float = 0.0, anchor_margin: int = ANCHOR_MARGIN) -> dict:
     """Train encoder and decoder together for `steps` total steps (module docstring); rate_weight > 0 adds
     rate_weight * `rate_proxy` (bits per symbol) of the channels the tail-drop mask keeps (rate_channels "kept")
-    or of all channels ("all"). Returns steps and seconds."""
+    or of all channels ("all"); anchor_weight > 0 adds anchor_weight * `anchor_drift` from `enc` as given (the
+    starting encoder, also on resume). Returns steps and seconds."""
     if rate_channels not in RATE_CHANNELS:
         raise InvalidArgumentError(f"rate_channels {rate_channels!r}, expected one of {RATE_CHANNELS}")
     if context < 0:
         raise InvalidArgumentError(f"context {context} must be >= 0")
+    if rate_weight < 0 or anchor_weight < 0:
+        raise InvalidArgumentError(f"rate weight {rate_weight:g} and anchor weight {anchor_weight:g} must be >= 0")
     torch.set_num_threads(cfg.threads)
+    anchor = copy.deepcopy(enc).eval().requires_grad_(False) if anchor_weight else None
     out.mkdir(parents=True, exist_ok=True)
     ck_path = out / "joint.pt"
     opt = torch.optim.Adam([{"params": enc.parameters(), "lr": encoder_lr, "base": encoder_lr},
@@ -167,7 +198,8 @@ def joint_train(enc: Encoder, dec: Decoder, model: EncoderModel, images: list[np
         batch = draw_crops(rng, shapes, lc, context, "border-edge", cfg.batch, cfg.crop, edge_ring)
         x = torch.stack([ims[c.image][:, 8 * c.y0:8 * (c.y0 + lc), 8 * c.x0:8 * (c.x0 + lc)] for c in batch]).float() / 255.0
         n = 8 * (lc + 2 * context)
-        pre = enc(torch.stack([ims[c.image][:, 8 * c.wy:8 * c.wy + n, 8 * c.wx:8 * c.wx + n] for c in batch]).float() / 255.0)
+        window = torch.stack([ims[c.image][:, 8 * c.wy:8 * c.wy + n, 8 * c.wx:8 * c.wx + n] for c in batch]).float() / 255.0
+        pre = enc(window)
         kept = tail_drop_mask(len(batch), generator=gen)
         y = quantize_ste(pre, model, cfg.latent_bound) * kept
         x_hat = crop_output(dec(y), batch, cfg.crop)
@@ -176,13 +208,21 @@ def joint_train(enc: Encoder, dec: Decoder, model: EncoderModel, images: list[np
         value = finetune_loss(x_hat, x, cfg, "border-edge", edges, edge_extra) + cfg.bound_penalty * excess
         bits = rate_proxy(pre, model, kept if rate_channels == "kept" else None) if rate_weight else torch.zeros(())
         value = value + rate_weight * bits
+        if anchor is not None:
+            with torch.no_grad():
+                ref = anchor(window)
+            drift = anchor_drift(pre, ref, model, anchor_margin)
+            value = value + anchor_weight * drift
+        else:
+            drift = torch.zeros(())
         opt.zero_grad(set_to_none=True)
         value.backward()
         opt.step()
         step += 1
         seconds = start_seconds + time.time() - t0
         hist = log_progress("joint_step", step, steps, hist, float(value.detach()), seconds,
-                            excess=round(float(excess.detach()), 6), bits=round(float(bits.detach()), 4))
+                            excess=round(float(excess.detach()), 6), bits=round(float(bits.detach()), 4),
+                            drift=round(float(drift.detach()), 5))
         if time.time() - last > ckpt_every:
             save_checkpoint(ck_path, state())
             last = time.time()
@@ -231,6 +271,12 @@ def main(argv=None) -> int:
     ap.add_argument("--rate-channels", choices=RATE_CHANNELS, default="kept",
                     help="kept: the rate of the channels the tail-drop mask keeps, as the stream sends them "
                          "(default); all: every channel at every step (runs J2b, J3)")
+    ap.add_argument("--anchor-weight", type=float, default=0.0,
+                    help="weight of the drift of the interior latents, in symbols squared, from the starting "
+                         "encoder (0: none)")
+    ap.add_argument("--anchor-margin", type=int, default=ANCHOR_MARGIN,
+                    help=f"latent pixels from each window side left out of the anchor (default {ANCHOR_MARGIN}: "
+                         "the ones the encoder's padding reaches)")
     ap.add_argument("--images", type=int, default=None, help="use the first N training images (default all)")
     ap.add_argument("--out", type=Path, required=True, help="run folder: checkpoint joint.pt and the log")
     ap.add_argument("--assets", type=Path, required=True, help="where to write the new encoder + decoder pair")
@@ -239,6 +285,9 @@ def main(argv=None) -> int:
     if a.steps < 1 or a.edge_ring < 1 or a.edge_weight < 1:
         raise SystemExit(f"--steps {a.steps}, --edge-ring {a.edge_ring} and --edge-weight {a.edge_weight:g} "
                          "must be >= 1")
+    if a.rate_weight < 0 or a.anchor_weight < 0 or a.anchor_margin < 0:
+        raise SystemExit(f"--rate-weight {a.rate_weight:g}, --anchor-weight {a.anchor_weight:g} and "
+                         f"--anchor-margin {a.anchor_margin} must be >= 0")
     old, dec, _ = load_exported(a.source)
     cfg = get_config(a.config)
     if a.threads is not None:
@@ -248,12 +297,13 @@ def main(argv=None) -> int:
     enc = float_encoder(old)
     run = joint_train(enc, dec, old, images, cfg, a.steps, a.lr, a.encoder_lr, a.out, a.resume,
                       context=a.context, edge_ring=a.edge_ring, edge_extra=a.edge_weight - 1, rate_weight=a.rate_weight,
-                      rate_channels=a.rate_channels)
+                      rate_channels=a.rate_channels, anchor_weight=a.anchor_weight, anchor_margin=a.anchor_margin)
     training = dict(old.meta.get("training", {}))
     training["joint_runs"] = training.get("joint_runs", []) + [
         {"steps": run["steps"], "lr": a.lr, "encoder_lr": a.encoder_lr, "edge_ring": a.edge_ring,
          "edge_weight": a.edge_weight, "context": a.context, "rate_weight": a.rate_weight,
-         "rate_channels": a.rate_channels, "cpu_seconds": run["seconds"], "from": old.model_id}]
+         "rate_channels": a.rate_channels,
+         "anchor_weight": a.anchor_weight, "anchor_margin": a.anchor_margin, "cpu_seconds": run["seconds"], "from": old.model_id}]
     training["latent_levels"] = used_levels(old)
     model = requantize(enc, old, cfg, images, dict(old.meta, training=training))
     enc_path, dec_path = export_assets(model, dec, a.assets)
