@@ -16,9 +16,9 @@ the stage-1 range penalty on the pre-clamp latent. Adam, cosine LR from lr to lr
 --anchor-weight A > 0 adds A * `anchor_drift`: the mean squared move, in latent-quantizer symbols, of the
 latents at least M latent pixels from the window's sides away from those of the starting encoder (frozen copy).
 The encoder's SAME padding reaches the two outer latent rows and columns only (latent i sees input pixels
-8i - 10 .. 8i + 20: conv 7 s2, 5 s4, 3 s1, TFLite SAME), so M = 2 leaves free the latents that see the frame edge and holds
-the rest where they were: runs J1-J4 moved every latent by ~0.6 symbols RMS, interior as much as border, which
-cost rate or the k = 12 ceiling (docs/TRAINING.md, fourth pass).
+8i - 10 .. 8i + 20: conv 7 s2, 5 s4, 3 s1, TFLite SAME), so M = 2 leaves free the latents that see the frame
+edge and holds the rest where they were: runs J1-J4 let every latent move, which cost rate or the k = 12
+ceiling (docs/TRAINING.md, fourth and fifth passes). The log's `drift` is this mean (0 without an anchor).
 
 Export: PTQ of the trained encoder (refcodec.training.ptq, calibrated as `pipeline export`), the latent
 quantizer refitted on the model's bits and levels, plain + context tables refitted; the inter table is not
