@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from refcodec.errors import InvalidArgumentError
+from refcodec.model.latent_quantizer import LQ_SHIFT
 from refcodec.model.modelfile import EncoderModel
 from refcodec.training.calibrate import dequantize_latent, fit_latent_quantizer, fit_tables, int8_latents, with_quantizer
 from refcodec.training.config import TrainConfig, get_config
@@ -104,10 +105,11 @@ def quantize_ste(pre: torch.Tensor, model: EncoderModel, bound: float) -> torch.
 
 
 def symbols_per_unit(model: EncoderModel) -> torch.Tensor:
-    """[1, C, 1, 1]: latent-quantizer symbols per unit of the float pre-latent, mult / (2^16 s) (the quantizer's
-    symbol = ((q - lo) * mult + 2^15) >> 16 of the int8 latent q = pre / s + zp; spec §5)."""
+    """[1, C, 1, 1]: latent-quantizer symbols per unit of the float pre-latent, mult / (2^LQ_SHIFT s) (the quantizer's
+    symbol = ((q - lo) * mult + 2^15) >> LQ_SHIFT of the int8 latent q = pre / s + zp; spec §5)."""
     mult = model.latent_quantizer.mult.astype(np.float64)
-    return torch.from_numpy((mult / (65536.0 * float(model.layers[-1].output_scale))).astype(np.float32)).view(1, -1, 1, 1)
+    per_unit = mult / (float(1 << LQ_SHIFT) * float(model.layers[-1].output_scale))
+    return torch.from_numpy(per_unit.astype(np.float32)).view(1, -1, 1, 1)
 
 
 def anchor_drift(pre: torch.Tensor, ref: torch.Tensor, model: EncoderModel, margin: int = ANCHOR_MARGIN) -> torch.Tensor:
