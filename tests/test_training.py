@@ -24,7 +24,7 @@ from datasets import needs_train as needs_data
 
 
 @needs_data
-def test_tiny_pipeline_end_to_end(tmp_path):
+def test_tiny_pipeline_end_to_end(tmp_path, monkeypatch):
     from refcodec.training import pipeline
     from refcodec.training.calibrate import dequantize_latent
 
@@ -74,22 +74,33 @@ def test_tiny_pipeline_end_to_end(tmp_path):
         dequantize_latent(m2, m2.latent_quantizer.quantize(lat[0]), 12)).shape == (64, 96, 3)
 
     # the border loss of issue 13 (reflect-padded MS-SSIM, crops against frame edges), with latent context
-    # around the crops and the decoder switched to replicate padding, runs and is recorded
+    # around the crops and the decoder switched to replicate padding, runs and is recorded; --l1-weight reaches
+    # the loss of every step
+    seen = []
+    loss_fn = pipeline.finetune_loss
+    monkeypatch.setattr(pipeline, "finetune_loss", lambda *a, **k: seen.append(a[2].l1_weight) or loss_fn(*a, **k))
     res = pipeline.main(["finetune", "--from", str(tmp_path / "assets2"), "--config", "tiny", "--steps", "2",
                          "--loss", "border-edge", "--edge-ring", "3", "--edge-weight", "20", "--context", "2",
-                         "--padding", "replicate", "--images", "2",
+                         "--padding", "replicate", "--l1-weight", "0.4", "--images", "2",
                          "--out", str(tmp_path / "ft3"), "--assets", str(tmp_path / "assets3")])
-    assert res == 0
+    assert res == 0 and seen == [0.4, 0.4]
+    monkeypatch.undo()
     m3 = load_model(next((tmp_path / "assets3").glob("encoder-*.npz")))
     assert m3.meta["training"]["finetune_steps"] == 4
     assert m3.meta["training"]["finetune_runs"][-1] == {"steps": 2, "lr": 2e-4, "loss": "border-edge", "edge_ring": 3,
-                                                        "edge_weight": 20.0, "context": 2, "padding": "replicate"}
+                                                        "edge_weight": 20.0, "context": 2, "padding": "replicate",
+                                                        "l1_weight": 0.4}
     assert "loss" not in m3.meta["training"]["finetune_runs"][0]
     assert m3.model_id == m2.model_id  # no --levels: the encoder file's content (tables included) is kept
     with pytest.raises(InvalidArgumentError, match="--edge-weight 0.5"):  # refused before any work
         pipeline.main(["finetune", "--steps", "1", "--loss", "border-edge", "--edge-weight", "0.5",
                        "--out", str(tmp_path / "ft4"), "--assets", str(tmp_path / "assets4")])
     assert not (tmp_path / "ft4").exists()
+    for bad in ("-0.1", "1.5"):
+        with pytest.raises(InvalidArgumentError, match=f"--l1-weight {bad}"):
+            pipeline.main(["finetune", "--steps", "1", "--l1-weight", bad,
+                           "--out", str(tmp_path / "ft5"), "--assets", str(tmp_path / "assets5")])
+    assert not (tmp_path / "ft5").exists()
     d2 = next((tmp_path / "assets2").glob("decoder-*.npz")).name
     d3 = next((tmp_path / "assets3").glob("decoder-*.npz"))
     assert d3.name != d2  # the weights moved

@@ -395,10 +395,14 @@ def load_exported(folder: Path, padding: str | None = None) -> tuple[EncoderMode
 def cmd_finetune(a) -> dict:
     if a.edge_ring < 1 or a.edge_weight < 1:
         raise InvalidArgumentError(f"--edge-ring {a.edge_ring} and --edge-weight {a.edge_weight:g} must be >= 1")
-    model, dec, dec_meta = load_exported(a.source, a.padding)
+    if a.l1_weight is not None and not 0 <= a.l1_weight <= 1:
+        raise InvalidArgumentError(f"--l1-weight {a.l1_weight:g} must be within [0, 1]")
     cfg = get_config(a.config)
     if a.threads is not None:
         cfg = dataclasses.replace(cfg, threads=a.threads)
+    if a.l1_weight is not None:
+        cfg = dataclasses.replace(cfg, l1_weight=a.l1_weight)
+    model, dec, dec_meta = load_exported(a.source, a.padding)
     torch.set_num_threads(cfg.threads)
     images = training_set(a.images, flips=True)
     lat = int8_latents(model, images)
@@ -414,7 +418,8 @@ def cmd_finetune(a) -> dict:
                           context=a.context, edge_ring=a.edge_ring, edge_extra=a.edge_weight - 1)
     run = {"steps": ft["steps"], "lr": a.lr, **({} if a.loss == "msssim-l1" else {"loss": a.loss}),
            **({"edge_ring": a.edge_ring, "edge_weight": a.edge_weight} if a.loss == "border-edge" else {}),
-           **({"context": a.context} if a.context else {}), **({"padding": a.padding} if a.padding else {})}
+           **({"context": a.context} if a.context else {}), **({"padding": a.padding} if a.padding else {}),
+           **({"l1_weight": a.l1_weight} if a.l1_weight is not None else {})}
     training.update(finetune_steps=prev + ft["steps"],
                     finetune_cpu_seconds=round(float(training.get("finetune_cpu_seconds", 0.0)) + ft["seconds"], 1),
                     finetune_runs=training.get("finetune_runs", []) + [run],
@@ -502,6 +507,9 @@ def main(argv=None) -> int:
                    help=f"border-edge: L1 weight of the ring's pixels, >= 1 (default {1 + EDGE_EXTRA:g})")
     f.add_argument("--context", type=int, default=0,
                    help="latent pixels of context around each crop, outside the loss (0: the crop alone)")
+    f.add_argument("--l1-weight", type=float, default=None,
+                   help="w in (1 - w)(1 - MS-SSIM) + w L1, within [0, 1] (default: the config's); a larger w "
+                        "leans the decoder towards PSNR")
     f.add_argument("--padding", choices=PADDINGS, default=None,
                    help="decoder padding mode from now on (default: the source decoder's)")
     f.add_argument("--images", type=int, default=None, help="use the first N training images (default all)")
