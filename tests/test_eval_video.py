@@ -37,3 +37,16 @@ def test_evaluate_video_on_a_short_still_clip(tmp_path):
     for anchor in ("mjpeg420", "mjpeg444", "x264_ultrafast_zerolatency", "x264_medium"):
         assert len(clip_r[anchor]) == 2 and all(np.isfinite(p["psnr"]) for p in clip_r[anchor])
     assert set(r["bd_rate"]) >= {"inter_vs_mjpeg420", "intra_vs_x264_medium"}
+
+
+@pytest.mark.parametrize("fps", [12.5, 10.0, 29.97])
+def test_x264_anchor_decodes_one_picture_per_frame_at_any_frame_rate(fps):
+    # car-detection.mp4 is 12.5 fps: ffmpeg used to resample the decoded stream to 25 fps (40 pictures for 20)
+    pytest.importorskip("imageio_ffmpeg")
+    from refcodec.eval.video import x264_points
+    from refcodec.media import read_image
+
+    base = read_image(PHOTO_224)[:176, :176]
+    frames = [np.roll(base, 3 * i, axis=1) for i in range(6)]
+    (row,) = x264_points(frames, fps, (23,), ["-preset", "ultrafast"])
+    assert len(row["psnr_per_frame"]) == 6 and min(row["psnr_per_frame"]) > 25

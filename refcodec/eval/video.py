@@ -138,7 +138,10 @@ def x264_points(frames: list[np.ndarray], fps: float, crfs: Sequence[int], prese
             [exe, "-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "-",
              "-c:v", "libx264", *preset_args, "-crf", str(crf), "-pix_fmt", "yuv420p", "-f", "h264", "-"],
             input=raw, capture_output=True, check=True)
-        dec = subprocess.run([exe, "-v", "error", "-f", "h264", "-i", "-", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+        # passthrough: one output picture per coded frame. Without it ffmpeg resamples the stream's own frame rate
+        # (x264 writes `fps` into the VUI) to rawvideo's default 25 fps, duplicating frames of a 12.5 fps clip.
+        dec = subprocess.run([exe, "-v", "error", "-f", "h264", "-i", "-", "-fps_mode", "passthrough",
+                              "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
                              input=enc.stdout, capture_output=True, check=True)
         rec = np.frombuffer(dec.stdout, np.uint8).reshape(-1, h, w, 3)
         if len(rec) != len(frames):
