@@ -50,3 +50,17 @@ def test_x264_anchor_decodes_one_picture_per_frame_at_any_frame_rate(fps):
     frames = [np.roll(base, 3 * i, axis=1) for i in range(6)]
     (row,) = x264_points(frames, fps, (23,), ["-preset", "ultrafast"])
     assert len(row["psnr_per_frame"]) == 6 and min(row["psnr_per_frame"]) > 25
+
+
+def test_video_summary_says_n_a_where_the_curves_do_not_overlap():
+    # a BD-rate is null in the JSON when the quality ranges do not overlap (x264 on a short clip, which it codes
+    # far above refcodec's best quality); the summary used to crash on it, so no JSON was written
+    from refcodec.eval.video import video_summary_lines
+
+    nan = {"bd_rate_percent": None, "overlap": 0.0}
+    result = {"clips": ["a.mp4"], "frames_per_clip": 20, "size": "320x240",
+              "lossless": {"intra_bytes": 100, "inter_bytes": 40, "saving_percent": 60.0,
+                           "decoded_frames_byte_identical": True},
+              "bd_rate": {"inter_vs_x264_medium": {"psnr": nan, "ms_ssim_db": {"bd_rate_percent": -12.34,
+                                                                                "overlap": 0.2}}}}
+    assert video_summary_lines(result)[-1] == "BD-rate inter_vs_x264_medium: PSNR n/a, MS-SSIM -12.3%"

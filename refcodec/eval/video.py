@@ -223,7 +223,9 @@ def video_summary_lines(result: dict) -> list[str]:
     lines = [f"clips {', '.join(result['clips'])}: {result['frames_per_clip']} frames each at {result['size']}",
              f"lossless (k=12): intra {ll['intra_bytes']} B, inter {ll['inter_bytes']} B: "
              f"{ll['saving_percent']:.1f} % smaller; decoded frames identical: {ll['decoded_frames_byte_identical']}"]
-    for name, v in result["bd_rate"].items():
-        lines.append(f"BD-rate {name}: PSNR {v['psnr']['bd_rate_percent']:+.1f} %, "
-                     f"MS-SSIM {v['ms_ssim_db']['bd_rate_percent']:+.1f} %")
+    from refcodec.eval.run import fmt_percent
+
+    for name, v in result["bd_rate"].items():  # null (n/a) where the quality ranges do not overlap
+        lines.append(f"BD-rate {name}: PSNR {fmt_percent(v['psnr']['bd_rate_percent'], '+.1f')}, "
+                     f"MS-SSIM {fmt_percent(v['ms_ssim_db']['bd_rate_percent'], '+.1f')}")
     return lines
