@@ -57,10 +57,10 @@ def test_video_summary_says_n_a_where_the_curves_do_not_overlap():
     # far above refcodec's best quality); the summary used to crash on it, so no JSON was written
     from refcodec.eval.video import video_summary_lines
 
-    nan = {"bd_rate_percent": None, "overlap": 0.0}
+    no_overlap = {"bd_rate_percent": None, "overlap": 0.0}
     result = {"clips": ["a.mp4"], "frames_per_clip": 20, "size": "320x240",
               "lossless": {"intra_bytes": 100, "inter_bytes": 40, "saving_percent": 60.0,
                            "decoded_frames_byte_identical": True},
-              "bd_rate": {"inter_vs_x264_medium": {"psnr": nan, "ms_ssim_db": {"bd_rate_percent": -12.34,
+              "bd_rate": {"inter_vs_x264_medium": {"psnr": no_overlap, "ms_ssim_db": {"bd_rate_percent": -12.34,
                                                                                 "overlap": 0.2}}}}
     assert video_summary_lines(result)[-1] == "BD-rate inter_vs_x264_medium: PSNR n/a, MS-SSIM -12.3%"
