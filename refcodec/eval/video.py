@@ -26,6 +26,7 @@ from refcodec.errors import InputFileError, RefcodecError
 from refcodec.eval.bdrate import bd_rate
 from refcodec.eval.jpeg import jpeg_decode, jpeg_encode
 from refcodec.eval.metrics import ms_ssim, ms_ssim_db, psnr, to_float01
+from refcodec.eval.run import fmt_percent
 from refcodec.media.reader import VIDEO_EXTS, Y4M_EXTS
 
 VIDEO_SUFFIXES = VIDEO_EXTS + Y4M_EXTS  # the media reader's (refcodec.media.reader)
@@ -223,8 +224,6 @@ def video_summary_lines(result: dict) -> list[str]:
     lines = [f"clips {', '.join(result['clips'])}: {result['frames_per_clip']} frames each at {result['size']}",
              f"lossless (k=12): intra {ll['intra_bytes']} B, inter {ll['inter_bytes']} B: "
              f"{ll['saving_percent']:.1f} % smaller; decoded frames identical: {ll['decoded_frames_byte_identical']}"]
-    from refcodec.eval.run import fmt_percent
-
     for name, v in result["bd_rate"].items():  # null (n/a) where the quality ranges do not overlap
         lines.append(f"BD-rate {name}: PSNR {fmt_percent(v['psnr']['bd_rate_percent'], '+.1f')}, "
                      f"MS-SSIM {fmt_percent(v['ms_ssim_db']['bd_rate_percent'], '+.1f')}")
